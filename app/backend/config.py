@@ -1,0 +1,311 @@
+"""The project's configuration: detectron2's ``get_cfg()`` plus our own keys.
+
+Every key the project adds is declared exactly once, through :func:`_declare`, with
+its default and a one-line help text. The help texts form :data:`CONFIG_HELP`
+(machine-readable: key -> text), shown as tooltips by the config editor and printed
+by ``python main.py config help KEY``. detectron2's own keys get their help from the
+comments above them in ``detectron2/config/defaults.py`` (see :func:`config_help`).
+
+Usage::
+
+    cfg = get_cfg()
+    cfg.merge_from_file("resources/configs/demo_cpu.yaml")
+    cfg.merge_from_list(["SOLVER.MAX_ITER", "100"])
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+from detectron2.config import CfgNode
+from detectron2.config import get_cfg as _d2_get_cfg
+
+#: One-line help for every key the project adds (full dotted key -> text).
+CONFIG_HELP: dict[str, str] = {}
+
+CONFIGS_DIR = Path(__file__).resolve().parents[2] / "resources" / "configs"
+
+
+class ConfigError(ValueError):
+    """A config file or override is invalid; the message names the key and the reason."""
+
+
+def _declare(cfg: CfgNode, key: str, default: Any, help_text: str) -> None:
+    """Add ``key`` (dotted) with ``default`` to ``cfg``, creating nodes on the way."""
+    *parents, leaf = key.split(".")
+    node = cfg
+    for name in parents:
+        if name not in node:
+            node[name] = CfgNode()
+        node = node[name]
+    node[leaf] = default
+    CONFIG_HELP[key] = help_text
+
+
+def add_input_config(cfg: CfgNode) -> None:
+    """Input modality and the CSI tensor layout."""
+    d = functools.partial(_declare, cfg)
+    d("INPUT.MODALITY", "csi", "Model input: 'csi' (WiFi CSI through the MTN) or 'image' (RGB frame, plain DensePose R-CNN).")
+    d("INPUT.CSI.PACKETS_PER_SAMPLE", 5, "Consecutive CSI packets stacked into one model input (paper: 5 at 100 Hz for 20 FPS video).")
+    d("INPUT.CSI.NUM_SUBCARRIERS", 30, "Subcarriers per packet after reading (Intel 5300: 30; MM-Fi: 114).")
+    d("INPUT.CSI.NUM_RX", 3, "Receive antennas in the model input.")
+    d("INPUT.CSI.NUM_TX", 3, "Transmit antennas in the model input (missing TX streams are zero-filled and counted).")
+    d("INPUT.CSI.SANITIZE_PHASE", True, "Sanitize phase as in the paper (unwrap, median+uniform filter, remove linear fit).")
+    d("INPUT.CSI.MEDIAN_KERNEL", [3, 3], "Median filter size over (time, subcarrier) in phase sanitization.")
+    d("INPUT.CSI.UNIFORM_KERNEL", [3, 3], "Uniform (moving-average) filter size over (time, subcarrier) in phase sanitization.")
+    d("INPUT.CSI.NONFINITE_POLICY", "repair", "Non-finite CSI values: 'repair' (interpolate and count) or 'reject' (skip the sample with a message).")
+    d("INPUT.CSI.AMP_MEAN", 0.0, "Amplitude mean for normalisation; computed over the training set when AMP_STD <= 0.")
+    d("INPUT.CSI.AMP_STD", 0.0, "Amplitude std for normalisation; <= 0 means compute it over the training set at the start of training.")
+    d("INPUT.CSI.PHASE_MEAN", 0.0, "Sanitized-phase mean for normalisation (computed with AMP_STD when that is <= 0).")
+    d("INPUT.CSI.PHASE_STD", 0.0, "Sanitized-phase std for normalisation (computed with AMP_STD when that is <= 0).")
+    d("INPUT.DENSEPOSE_FLIP", "refuse", "Horizontal flip with DensePose on: 'refuse' (error if RANDOM_FLIP is on) or 'mirror_charts' (demo charts are mirror-symmetric, exact).")
+
+
+def add_mtn_config(cfg: CfgNode) -> None:
+    """Modality Translation Network: CSI (amplitude, phase) -> 3xHxW image-like tensor."""
+    d = functools.partial(_declare, cfg)
+    d("MODEL.MTN.NAME", "MLPConvMTN", "Registered modality translation network (MTN_REGISTRY).")
+    d("MODEL.MTN.ENCODER_DIMS", [1024, 512], "Hidden widths of each of the amplitude and phase MLP encoders.")
+    d("MODEL.MTN.FUSION_DIMS", [1024], "Hidden widths of the fusion MLP (its output is LATENT_SIZE**2 values).")
+    d("MODEL.MTN.LATENT_SIZE", 24, "Side of the square latent map the fused vector is reshaped to (paper: 24 -> 576 values).")
+    d("MODEL.MTN.CONV_CHANNELS", [64, 128], "Channels of the conv blocks that reduce the latent map (paper: two blocks, 24 -> 6).")
+    d("MODEL.MTN.DECONV_CHANNELS", [128, 64, 32, 16], "Channels of the deconvolution stages that upsample to the output size.")
+    d("MODEL.MTN.NORM", "BN", "Normalisation in the MTN: '', 'BN', 'GN' or 'LN' (MLPs use LayerNorm when set).")
+    d("MODEL.MTN.DROPOUT", 0.0, "Dropout probability in the MLP encoders and fusion MLP.")
+    d("MODEL.MTN.OUTPUT_SIZE", [720, 1280], "MTN output (height, width) in pixels: the image-like tensor the detector sees (paper: 720x1280).")
+
+
+def add_densepose_config(cfg: CfgNode) -> None:
+    """DensePose head, predictor and chart losses (names follow detectron2's DensePose project)."""
+    d = functools.partial(_declare, cfg)
+    d("MODEL.DENSEPOSE_ON", True, "Run the DensePose branch.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.NAME", "DensePoseV1ConvXHead", "Registered DensePose head.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.NUM_STACKED_CONVS", 8, "3x3 conv layers in the DensePose head.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.CONV_HEAD_DIM", 512, "Channels of each DensePose head conv.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.CONV_HEAD_KERNEL", 3, "Kernel size of the DensePose head convs.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.DECONV_KERNEL", 4, "Kernel of the predictor's stride-2 transposed conv.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.UP_SCALE", 2, "Bilinear upsampling after the transposed conv.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.HEATMAP_SIZE", 112, "Side of the predicted S/I/U/V maps (legacy: 56).")
+    d("MODEL.ROI_DENSEPOSE_HEAD.NUM_PATCHES", 24, "Fine body parts (charts); the predictor outputs NUM_PATCHES + 1 channels for I, U, V.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.NUM_COARSE_SEGM_CHANNELS", 2, "Coarse segmentation channels: 2 = person/background, 15 = 14 parts + background (legacy).")
+    d("MODEL.ROI_DENSEPOSE_HEAD.POOLER_TYPE", "ROIAlignV2", "ROI pooler of the DensePose branch.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.POOLER_RESOLUTION", 28, "ROI pooler output side for the DensePose branch (legacy: 14).")
+    d("MODEL.ROI_DENSEPOSE_HEAD.POOLER_SAMPLING_RATIO", 2, "Sampling ratio of the DensePose ROI pooler.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.FG_IOU_THRESHOLD", 0.7, "Proposals need at least this IoU with an annotated person to train DensePose.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.INDEX_WEIGHTS", 5.0, "Weight of the coarse segmentation (S) cross-entropy against dp_masks.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.PART_WEIGHTS", 1.0, "Weight of the fine part (I) cross-entropy at annotated points.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.POINT_REGRESSION_WEIGHTS", 0.01, "Weight of the U/V smooth-L1 loss at annotated points.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.MIN_SCORE", 0.0, "Inference: DensePose results are produced for detections at or above this score.")
+    d("TEST.DENSEPOSE.GEODESIC_DIR", "", "Folder with the SMPL geodesic distance files; GPS/GPSm AP are computed only when set.")
+
+
+def add_refinement_config(cfg: CfgNode) -> None:
+    """The paper's keypoint/DensePose refinement unit."""
+    d = functools.partial(_declare, cfg)
+    d("MODEL.ROI_KP_DP_REFINE.ENABLED", True, "Combine keypoint and DensePose features and refine each branch (paper: refinement unit).")
+    d("MODEL.ROI_KP_DP_REFINE.CONV_DIM", 256, "Channels of the refinement conv blocks.")
+    d("MODEL.ROI_KP_DP_REFINE.NUM_CONVS", 2, "Conv blocks per refinement unit before its FCN (paper: 2).")
+
+
+def add_transfer_config(cfg: CfgNode) -> None:
+    """Teacher-student transfer over FPN levels from an image DensePose R-CNN."""
+    d = functools.partial(_declare, cfg)
+    d("MODEL.TRANSFER.ENABLED", False, "Add the transfer loss from a frozen image-modality teacher (needs paired RGB frames).")
+    d("MODEL.TRANSFER.TEACHER_CONFIG", "", "Config file of the image teacher (e.g. resources/configs/image_densepose_R50_FPN_s1x.yaml).")
+    d("MODEL.TRANSFER.TEACHER_WEIGHTS", "", "Checkpoint of the image teacher (.pth or detectron2 model-zoo .pkl).")
+    d("MODEL.TRANSFER.IN_FEATURES", ["p2", "p3", "p4", "p5"], "FPN levels matched between student and teacher (paper: P2..P5).")
+
+
+def add_loss_weight_config(cfg: CfgNode) -> None:
+    """Loss weights applied inside the model (detectron2 sums the loss dict unweighted)."""
+    d = functools.partial(_declare, cfg)
+    d("MODEL.LOSS_WEIGHTS.DENSEPOSE", 0.6, "Weight of the DensePose losses (paper: 0.6).")
+    d("MODEL.LOSS_WEIGHTS.KEYPOINT", 0.3, "Weight of the keypoint loss (paper: 0.3).")
+    d("MODEL.LOSS_WEIGHTS.TRANSFER", 0.1, "Weight of the transfer loss (paper: 0.1).")
+
+
+def add_dataset_config(cfg: CfgNode) -> None:
+    """Datasets by file and the built-in synthetic demo."""
+    d = functools.partial(_declare, cfg)
+    d("DATASETS.JSON_FILES", [], "Extra datasets as 'NAME=path/to/annotations.json' entries, registered under NAME.")
+    d("DATASETS.DEMO.ROOT", "", "Folder of the synthetic demo dataset; empty = the user data directory.")
+    d("DATASETS.DEMO.NUM_TRAIN", 300, "Frames in the demo's train split.")
+    d("DATASETS.DEMO.NUM_VAL", 60, "Frames in the demo's val split.")
+    d("DATASETS.DEMO.SEED", 0, "Random seed of the demo dataset (deterministic per seed).")
+
+
+def add_ui_config(cfg: CfgNode) -> None:
+    """Periods of the live views in the app."""
+    d = functools.partial(_declare, cfg)
+    d("UI.METRICS_PERIOD", 5, "Iterations between live metric updates sent to the training view.")
+    d("UI.PREVIEW_PERIOD", 100, "Iterations between live prediction previews (0 = off).")
+    d("UI.PREVIEW_SAMPLES", 2, "Validation samples shown in the live preview.")
+
+
+ADD_CONFIG_FUNCTIONS = (
+    add_input_config,
+    add_mtn_config,
+    add_densepose_config,
+    add_refinement_config,
+    add_transfer_config,
+    add_loss_weight_config,
+    add_dataset_config,
+    add_ui_config,
+)
+
+
+def get_cfg() -> CfgNode:
+    """detectron2's default config with every key this project adds."""
+    cfg = _d2_get_cfg()
+    for add in ADD_CONFIG_FUNCTIONS:
+        add(cfg)
+    return cfg
+
+
+def flatten(cfg: CfgNode, prefix: str = "") -> dict[str, Any]:
+    """Leaves of ``cfg`` as ``{dotted key: value}`` in declaration order."""
+    out: dict[str, Any] = {}
+    for k, v in cfg.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, CfgNode):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def diff_from_default(cfg: CfgNode, base: CfgNode | None = None) -> dict[str, Any]:
+    """Keys whose value differs from ``base`` (default: :func:`get_cfg`)."""
+    ref = flatten(base if base is not None else get_cfg())
+    return {k: v for k, v in flatten(cfg).items() if k not in ref or _norm(ref[k]) != _norm(v)}
+
+
+def _norm(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return tuple(_norm(x) for x in v)
+    return v
+
+
+@functools.lru_cache(maxsize=1)
+def _detectron2_help() -> dict[str, str]:
+    """Help for detectron2's own keys, from the comments above them in its defaults.py."""
+    import detectron2.config.defaults as d2_defaults
+
+    try:
+        lines = inspect.getsource(d2_defaults).splitlines()
+    except (OSError, TypeError):
+        return {}
+    helps: dict[str, str] = {}
+    pending: list[str] = []
+    pattern = re.compile(r"^_C\.([A-Z0-9_.]+)\s*=")
+    for line in lines:
+        s = line.strip()
+        if s.startswith("#"):
+            text = s.lstrip("#").strip()
+            if "----" in text:
+                pending = []  # section banner
+            elif text:
+                pending.append(text)
+            continue
+        m = pattern.match(s)
+        if m:
+            if pending:
+                helps[m.group(1)] = " ".join(pending)
+            pending = []
+        elif not s:
+            pending = []
+    return helps
+
+
+def config_help(key: str) -> str:
+    """One-line help for any key (ours or detectron2's); raises ConfigError for unknown keys."""
+    if key in CONFIG_HELP:
+        return CONFIG_HELP[key]
+    known = flatten(get_cfg())
+    if key not in known:
+        raise ConfigError(f"unknown config key {key!r}")
+    text = _detectron2_help().get(key)
+    if text is None:
+        node = key.rsplit(".", 1)[0]
+        text = _detectron2_help().get(node, "detectron2 setting (see detectron2/config/defaults.py).")
+    return text
+
+
+def _type_name(v: Any) -> str:
+    return {bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "tuple"}.get(type(v), type(v).__name__)
+
+
+def _parse_override_value(raw: str) -> Any:
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+
+
+def merge_overrides(cfg: CfgNode, opts: list[str]) -> None:
+    """Apply ``KEY VALUE`` pairs; raise ConfigError naming the key and the expected type."""
+    if len(opts) % 2:
+        raise ConfigError(f"overrides must be KEY VALUE pairs; {opts[-1]!r} has no value")
+    known = flatten(cfg)
+    for key, raw in zip(opts[0::2], opts[1::2]):
+        if key not in known:
+            raise ConfigError(f"unknown config key {key!r}")
+        try:
+            cfg.merge_from_list([key, raw])
+        except Exception as exc:  # yacs raises ValueError/AssertionError/KeyError
+            expected = _type_name(known[key])
+            raise ConfigError(f"config key {key}: expected {expected}, got {raw!r} ({exc})") from None
+    _check_types(cfg)
+
+
+def _check_types(cfg: CfgNode) -> None:
+    """Values must keep the type of the default (int may widen to float)."""
+    ref = flatten(get_cfg())
+    for key, value in flatten(cfg).items():
+        if key not in ref or ref[key] is None or value is None:
+            continue
+        want, got = type(ref[key]), type(value)
+        if want is got or (want is float and got is int) or {want, got} <= {list, tuple}:
+            continue
+        raise ConfigError(f"config key {key}: expected {_type_name(ref[key])}, got {value!r} ({_type_name(value)})")
+
+
+def load_config(path: str | Path | None = None, opts: list[str] | None = None) -> CfgNode:
+    """``get_cfg()`` merged with a YAML file (``_BASE_`` chains are followed) and overrides.
+
+    Raises:
+        ConfigError: missing or unreadable file, unknown key, wrong value type.
+    """
+    cfg = get_cfg()
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            # allow_unsafe=False: YAML only, never Python configs from untrusted files.
+            cfg.merge_from_file(str(p), allow_unsafe=False)
+        except KeyError as exc:
+            msg = str(exc).strip("'\"")
+            m = re.search(r"Non-existent config key: (\S+)", msg)
+            raise ConfigError(f"{p}: unknown config key {m.group(1) if m else msg!r}") from None
+        except ValueError as exc:
+            raise ConfigError(f"{p}: {exc}") from None
+        except Exception as exc:  # YAML syntax errors, unreadable files, bad _BASE_
+            raise ConfigError(f"{p}: cannot read config ({type(exc).__name__}: {exc})") from None
+        _check_types(cfg)
+    if opts:
+        merge_overrides(cfg, list(opts))
+    return cfg
+
+
+def builtin_config(name: str) -> Path:
+    """Path of a YAML in resources/configs (``name`` with or without .yaml)."""
+    p = CONFIGS_DIR / (name if name.endswith(".yaml") else name + ".yaml")
+    if not p.is_file():
+        raise ConfigError(f"no built-in config {name!r} in {CONFIGS_DIR}")
+    return p

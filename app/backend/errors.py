@@ -1,0 +1,26 @@
+"""Error types whose message is meant for the user (shown on one line, no traceback)."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """Base for errors caused by user input: bad files, bad configs, bad arguments."""
+
+
+class CsiFormatError(UserFacingError):
+    """A CSI file is malformed, truncated, foreign or has an unsupported layout."""
+
+
+class DatasetError(UserFacingError):
+    """A dataset JSON or one of its referenced files is invalid."""
+
+
+class CheckpointError(UserFacingError):
+    """A checkpoint cannot be read or does not fit the model."""
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """True for exceptions whose message should reach the user as one line."""
+    from app.backend.config import ConfigError
+
+    return isinstance(exc, (UserFacingError, ConfigError, FileNotFoundError))

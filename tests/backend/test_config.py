@@ -1,0 +1,125 @@
+"""The config system: our keys on top of detectron2's, YAMLs with _BASE_, clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from app.backend.config import (
+    CONFIG_HELP,
+    CONFIGS_DIR,
+    ConfigError,
+    config_help,
+    diff_from_default,
+    flatten,
+    get_cfg,
+    load_config,
+)
+from tests.conftest import REPO_ROOT
+
+YAMLS = sorted(p.name for p in CONFIGS_DIR.glob("*.yaml"))
+
+
+def test_every_added_key_has_help_and_exists():
+    cfg = get_cfg()
+    keys = flatten(cfg)
+    assert len(CONFIG_HELP) > 40
+    for key, text in CONFIG_HELP.items():
+        assert key in keys, key
+        assert text and "\n" not in text, key
+
+
+def test_paper_loss_weights_are_defaults():
+    cfg = get_cfg()
+    assert cfg.MODEL.LOSS_WEIGHTS.DENSEPOSE == 0.6
+    assert cfg.MODEL.LOSS_WEIGHTS.KEYPOINT == 0.3
+    assert cfg.MODEL.LOSS_WEIGHTS.TRANSFER == 0.1
+
+
+@pytest.mark.parametrize("name", YAMLS)
+def test_yaml_merges(name):
+    cfg = load_config(CONFIGS_DIR / name)
+    assert cfg.MODEL.META_ARCHITECTURE == "CombinedModel"
+    assert cfg.MODEL.ROI_HEADS.NUM_CLASSES == 1
+
+
+def test_paper_config_schedule():
+    cfg = load_config(CONFIGS_DIR / "wifi_densepose_R50_FPN_paper.yaml")
+    assert tuple(cfg.MODEL.MTN.OUTPUT_SIZE) == (720, 1280)
+    assert cfg.SOLVER.IMS_PER_BATCH == 16
+    assert cfg.SOLVER.BASE_LR * cfg.SOLVER.WARMUP_FACTOR == pytest.approx(1e-5)
+    assert cfg.SOLVER.WARMUP_ITERS == 2000
+    assert tuple(cfg.SOLVER.STEPS)[:2] == (48000, 96000)
+    assert cfg.SOLVER.MAX_ITER == 145000
+
+
+def test_unknown_key_and_bad_type_are_named():
+    with pytest.raises(ConfigError, match="unknown config key 'SOLVER.NOPE'"):
+        load_config(None, ["SOLVER.NOPE", "1"])
+    with pytest.raises(ConfigError, match=r"SOLVER.MAX_ITER: expected int"):
+        load_config(None, ["SOLVER.MAX_ITER", "many"])
+
+
+def test_bad_yaml_file_errors(tmp_path):
+    bad_key = tmp_path / "bad_key.yaml"
+    bad_key.write_text("MODEL:\n  MTN:\n    WIDTHS: [1, 2]\n")
+    with pytest.raises(ConfigError, match="MODEL.MTN.WIDTHS"):
+        load_config(bad_key)
+    bad_type = tmp_path / "bad_type.yaml"
+    bad_type.write_text("SOLVER:\n  MAX_ITER: lots\n")
+    with pytest.raises(ConfigError, match="SOLVER.MAX_ITER"):
+        load_config(bad_type)
+    garbage = tmp_path / "garbage.yaml"
+    garbage.write_bytes(b"\x00\xff: [unclosed")
+    with pytest.raises(ConfigError):
+        load_config(garbage)
+
+
+def test_python_tags_in_yaml_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.yaml"
+    evil.write_text(f"SOLVER:\n  BASE_LR: !!python/object/apply:os.system ['touch {marker}']\n")
+    with pytest.raises(ConfigError):
+        load_config(evil)
+    assert not marker.exists()
+
+
+def test_diff_lists_only_changes():
+    cfg = get_cfg()
+    cfg.SOLVER.MAX_ITER = 7
+    assert diff_from_default(cfg) == {"SOLVER.MAX_ITER": 7}
+
+
+def test_help_for_ours_and_detectron2s():
+    assert "MTN" in config_help("MODEL.MTN.NAME") or "translation" in config_help("MODEL.MTN.NAME")
+    assert config_help("MODEL.RPN.IN_FEATURES")
+    with pytest.raises(ConfigError):
+        config_help("NOPE.KEY")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "main.py", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("name", YAMLS)
+def test_cli_config_dump(name):
+    r = _cli("config", "dump", "--config-file", f"resources/configs/{name}")
+    assert r.returncode == 0, r.stderr
+    assert "META_ARCHITECTURE: CombinedModel" in r.stdout
+
+
+def test_cli_errors_are_one_line():
+    r = _cli("config", "dump", "--config-file", "resources/configs/demo_cpu.yaml", "SOLVER.MAX_ITER", "x")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "SOLVER.MAX_ITER" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("config", "diff", "--config-file", "missing.yaml")
+    assert r.returncode == 2 and "not found" in r.stderr
+
+
+def test_cli_help_and_diff():
+    r = _cli("config", "help", "MODEL.LOSS_WEIGHTS.DENSEPOSE")
+    assert r.returncode == 0 and "0.6" in r.stdout
+    r = _cli("config", "diff", "--config-file", "resources/configs/demo_cpu.yaml")
+    assert r.returncode == 0 and "MODEL.RESNETS.DEPTH: 18" in r.stdout

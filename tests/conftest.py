@@ -1,0 +1,51 @@
+"""Shared fixtures. Tests run offscreen, single-threaded, with their own settings folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real CSI captures in ../shared/data (read-only)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"real test captures not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def intel_dat(shared_data: Path) -> Path:
+    return shared_data / "csi" / "intel5300" / "sample_0x1_ap.dat"
+
+
+@pytest.fixture(scope="session")
+def mmfi_frames(shared_data: Path) -> list[Path]:
+    return sorted((shared_data / "csi" / "mmfi").glob("frame*.mat"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own XDG config/data dirs, so QSettings and the demo data folder never leak."""
+    base = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+
+
+@pytest.fixture(scope="session")
+def demo_dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic demo dataset (12 train + 6 val frames), generated once per session."""
+    from app.backend.data.demo import generate_demo_dataset
+
+    out = tmp_path_factory.mktemp("demo")
+    generate_demo_dataset(out, num_train=12, num_val=6, seed=0)
+    return out
