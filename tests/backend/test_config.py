@@ -49,7 +49,7 @@ def test_paper_config_schedule():
     cfg = load_config(CONFIGS_DIR / "wifi_densepose_R50_FPN_paper.yaml")
     assert tuple(cfg.MODEL.MTN.OUTPUT_SIZE) == (720, 1280)
     assert cfg.SOLVER.IMS_PER_BATCH == 16
-    assert cfg.SOLVER.BASE_LR * cfg.SOLVER.WARMUP_FACTOR == pytest.approx(1e-5)
+    assert pytest.approx(1e-5) == cfg.SOLVER.BASE_LR * cfg.SOLVER.WARMUP_FACTOR
     assert cfg.SOLVER.WARMUP_ITERS == 2000
     assert tuple(cfg.SOLVER.STEPS)[:2] == (48000, 96000)
     assert cfg.SOLVER.MAX_ITER == 145000

@@ -13,6 +13,7 @@ from app.backend.structures.body import (
     PART_NAMES,
 )
 from app.backend.structures.densepose import DensePoseInstance, DensePoseResult, DensePoseTargets
+from app.backend.structures.prediction import FramePrediction
 
 __all__ = [
     "COARSE_PART_NAMES",
@@ -28,4 +29,5 @@ __all__ = [
     "DensePoseInstance",
     "DensePoseResult",
     "DensePoseTargets",
+    "FramePrediction",
 ]
