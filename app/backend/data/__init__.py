@@ -1,0 +1,1 @@
+"""Datasets: CSI ingestion, COCO-DensePose(+CSI) loading, mapping and the synthetic demo data."""
