@@ -1,0 +1,301 @@
+"""Read any supported CSI file into a :class:`CsiRecording`; write our own sample format.
+
+The format is sniffed from the file's CONTENT (the extension is only used to word the
+error message):
+
+=====================  ===================================  ==========================================
+magic / structure      format                               result (P, S, R, T)
+=====================  ===================================  ==========================================
+``PK\\x03\\x04``         ``.npz``: ours (``amplitude``,        as stored; ``(P, S, R)`` gets ``T = 1``
+                       ``phase``, ``timestamps``, ``format``
+                       = ``wifi-densepose-csi/1``) or a
+                       complex ``csi`` array
+``\\x93NUMPY``          ``.npy``: complex (P, S, R[, T])      as stored
+``MATLAB 5.0``          MM-Fi ``.mat`` (``CSIamp``,           (3, 114, 10) = (R, S, P) -> (10, 114, 3, 1)
+                       ``CSIphase``, float64 (R, S, P))
+``MATLAB 7.3``/HDF5     MATLAB v7.3                          rejected: re-save with ``save(..., '-v7')``
+0xBB/0xC1 records       Intel 5300 ``.dat``                  (P, 30, 3, 3), see :mod:`.intel5300`
+=====================  ===================================  ==========================================
+
+Safety: NumPy files are always opened with ``allow_pickle=False`` (object arrays are
+refused), MATLAB files through ``scipy.io.loadmat`` (data only), Intel logs are fully
+validated before csiread sees them. Every problem raises
+:class:`app.backend.errors.CsiFormatError` whose message starts with the file path.
+
+Synthetic timestamps (files that carry none: MM-Fi, ``.npy``, ``.npz`` without
+``timestamps``): packet ``k`` at ``k / 100`` seconds (100 packets/s: MM-Fi stores 10
+packets per 10-FPS video frame; the paper's Intel 5300 setup also sends 100 packets/s).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from app.backend.data.csi.intel5300 import looks_like_intel5300, read_intel5300
+from app.backend.data.csi.recording import CsiRecording
+from app.backend.errors import CsiFormatError
+
+#: The ``format`` string stored in our ``.npz`` CSI samples.
+CSI_NPZ_FORMAT = "wifi-densepose-csi/1"
+#: Packet rate assumed for files without timestamps.
+SYNTHETIC_RATE_HZ = 100.0
+#: Largest uncompressed ``.npz`` content accepted (guards against zip bombs).
+MAX_NPZ_BYTES = 2 * 1024**3
+
+_HEAD_BYTES = 1024
+
+
+def read_csi(path: str | os.PathLike) -> CsiRecording:
+    """Read a CSI file of any supported format (sniffed from content).
+
+    Args:
+        path: an Intel 5300 ``.dat``, MM-Fi ``.mat`` (v5/v7), ``.npy`` or ``.npz`` file.
+
+    Returns:
+        The recording: float32 amplitude and wrapped phase (P, S, R, T), timestamps (P,).
+
+    Raises:
+        CsiFormatError: missing, empty, truncated, foreign or malformed file; the message
+            names the file and the reason.
+    """
+    p = str(path)
+    if not os.path.isfile(p):
+        raise CsiFormatError(f"{p}: no such CSI file")
+    try:
+        with open(p, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise CsiFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    if not head:
+        raise CsiFormatError(f"{p}: empty file")
+    kind = sniff_format(head)
+    if kind == "npz":
+        return _read_npz(p)
+    if kind == "npy":
+        return _read_npy(p)
+    if kind == "mat5":
+        return _read_mat(p)
+    if kind == "mat73":
+        raise CsiFormatError(
+            f"{p}: MATLAB v7.3 (HDF5) files are not supported; re-save it in MATLAB with save(..., '-v7')"
+        )
+    if kind == "intel5300":
+        try:
+            data = Path(p).read_bytes()
+        except OSError as exc:
+            raise CsiFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+        return read_intel5300(p, data)
+    ext = Path(p).suffix.lower()
+    hint = {".dat": "not a valid Intel 5300 log", ".mat": "not a MATLAB v5/v7 file",
+            ".npy": "not a NumPy .npy file", ".npz": "not a NumPy .npz archive"}.get(ext, "unrecognised CSI format")
+    raise CsiFormatError(f"{p}: {hint} (first bytes {head[:8].hex(' ')})")
+
+
+def sniff_format(head: bytes) -> str:
+    """Format from the first bytes: 'npz', 'npy', 'mat5', 'mat73', 'intel5300' or 'unknown'."""
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "npz"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head.startswith(b"MATLAB 7.3") or head.startswith(b"\x89HDF\r\n\x1a\n") or head[512:520] == b"\x89HDF\r\n\x1a\n":
+        return "mat73"
+    if head.startswith(b"MATLAB 5.0"):
+        return "mat5"
+    if looks_like_intel5300(head):
+        return "intel5300"
+    return "unknown"
+
+
+# -- NumPy --------------------------------------------------------------------------------
+def _load_npy(p: str, source: object) -> np.ndarray:
+    try:
+        arr = np.load(source, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise CsiFormatError(f"{p}: holds Python objects (pickled data), which are never loaded") from exc
+        raise CsiFormatError(f"{p}: malformed NumPy data: {exc}") from exc
+    except Exception as exc:
+        raise CsiFormatError(f"{p}: malformed NumPy data: {exc}") from exc
+    return arr
+
+
+def _read_npy(p: str) -> CsiRecording:
+    arr = _load_npy(p, p)
+    if not np.iscomplexobj(arr):
+        raise CsiFormatError(f"{p}: a .npy CSI file must hold a complex (P, S, R[, T]) array, got dtype {arr.dtype}")
+    csi = _as_4d(p, arr, "csi")
+    return _finish(p, np.abs(csi), np.angle(csi), None, "npy", [])
+
+
+def _read_npz(p: str) -> CsiRecording:
+    try:
+        with zipfile.ZipFile(p) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CsiFormatError(f"{p}: broken .npz (zip) archive: {exc}") from exc
+    if total > MAX_NPZ_BYTES:
+        raise CsiFormatError(f"{p}: .npz unpacks to {total} bytes, more than the {MAX_NPZ_BYTES} allowed")
+    try:
+        with np.load(p, allow_pickle=False) as npz:
+            keys = set(npz.files)
+            arrays = {k: _load_member(p, npz, k) for k in keys}
+    except CsiFormatError:
+        raise
+    except Exception as exc:
+        raise CsiFormatError(f"{p}: malformed .npz archive: {exc}") from exc
+    fmt = arrays.get("format")
+    if fmt is not None:
+        fmt_s = str(fmt.item()) if fmt.size == 1 and fmt.dtype.kind in "US" else repr(fmt)
+        if fmt_s != CSI_NPZ_FORMAT:
+            raise CsiFormatError(f"{p}: unsupported CSI format {fmt_s!r} (this version reads {CSI_NPZ_FORMAT!r})")
+    ts = arrays.get("timestamps")
+    nrx, ntx = arrays.get("nrx"), arrays.get("ntx")
+    if "amplitude" in keys and "phase" in keys:
+        amp = _as_4d(p, arrays["amplitude"], "amplitude")
+        pha = _as_4d(p, arrays["phase"], "phase")
+        if amp.shape != pha.shape:
+            raise CsiFormatError(f"{p}: amplitude {amp.shape} and phase {pha.shape} differ in shape")
+        if np.iscomplexobj(amp) or np.iscomplexobj(pha):
+            raise CsiFormatError(f"{p}: amplitude and phase must be real arrays")
+        source = CSI_NPZ_FORMAT if fmt is not None else "npz"
+        return _finish(p, amp, pha, ts, source, [], nrx, ntx)
+    if "csi" in keys:
+        csi = arrays["csi"]
+        if not np.iscomplexobj(csi):
+            raise CsiFormatError(f"{p}: 'csi' must be a complex array, got dtype {csi.dtype}")
+        csi = _as_4d(p, csi, "csi")
+        return _finish(p, np.abs(csi), np.angle(csi), ts, "npz", [], nrx, ntx)
+    raise CsiFormatError(
+        f"{p}: .npz holds {sorted(keys)}; expected 'amplitude' + 'phase' (+ 'timestamps') or a complex 'csi'"
+    )
+
+
+def _load_member(p: str, npz: np.lib.npyio.NpzFile, key: str) -> np.ndarray:
+    try:
+        return npz[key]
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise CsiFormatError(f"{p}: array {key!r} holds Python objects (pickled data), which are never loaded") from exc
+        raise CsiFormatError(f"{p}: array {key!r} is malformed: {exc}") from exc
+
+
+def _as_4d(p: str, arr: np.ndarray, name: str) -> np.ndarray:
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        raise CsiFormatError(f"{p}: {name!r} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.ndim != 4 or min(arr.shape) < 1:
+        raise CsiFormatError(f"{p}: {name!r} has shape {arr.shape}; expected (packets, subcarriers, rx[, tx])")
+    return arr
+
+
+# -- MATLAB (MM-Fi) -----------------------------------------------------------------------
+def _read_mat(p: str) -> CsiRecording:
+    import scipy.io
+
+    try:
+        mat = scipy.io.loadmat(p, variable_names=["CSIamp", "CSIphase"])
+    except Exception as exc:  # scipy raises many types on corrupt files
+        raise CsiFormatError(f"{p}: malformed MATLAB file: {exc}") from exc
+    missing = [k for k in ("CSIamp", "CSIphase") if k not in mat]
+    if missing:
+        raise CsiFormatError(f"{p}: MATLAB file has no {' and no '.join(missing)} (MM-Fi layout expected)")
+    amp, pha = mat["CSIamp"], mat["CSIphase"]
+    for name, arr in (("CSIamp", amp), ("CSIphase", pha)):
+        if not isinstance(arr, np.ndarray) or arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+            raise CsiFormatError(f"{p}: {name} is not a numeric array")
+        if np.iscomplexobj(arr):
+            raise CsiFormatError(f"{p}: {name} must be real-valued")
+        if arr.ndim != 3 or min(arr.shape) < 1:
+            raise CsiFormatError(f"{p}: {name} has shape {arr.shape}; MM-Fi frames are (rx, subcarriers, packets)")
+    if amp.shape != pha.shape:
+        raise CsiFormatError(f"{p}: CSIamp {amp.shape} and CSIphase {pha.shape} differ in shape")
+    # MM-Fi (R, S, P) -> (P, S, R, T=1)
+    amp4 = np.transpose(amp, (2, 1, 0))[..., None]
+    pha4 = np.transpose(pha, (2, 1, 0))[..., None]
+    notes = [f"MM-Fi frame (rx, subcarriers, packets) = {amp.shape} read as (packets, subcarriers, rx, tx=1)"]
+    return _finish(p, amp4, pha4, None, "mmfi-mat", notes)
+
+
+# -- common -------------------------------------------------------------------------------
+def _finish(
+    p: str,
+    amp: np.ndarray,
+    pha: np.ndarray,
+    ts: np.ndarray | None,
+    source: str,
+    notes: list[str],
+    nrx: np.ndarray | None = None,
+    ntx: np.ndarray | None = None,
+) -> CsiRecording:
+    n = amp.shape[0]
+    if ts is None:
+        ts = np.arange(n, dtype=np.float64) / SYNTHETIC_RATE_HZ
+        notes = [*notes, f"no timestamps in the file: synthetic, {SYNTHETIC_RATE_HZ:g} packets/s from 0 s"]
+    else:
+        ts = np.asarray(ts)
+        if ts.dtype.kind not in "iuf" or ts.reshape(-1).shape != (n,):
+            raise CsiFormatError(f"{p}: 'timestamps' must be {n} numbers (one per packet), got {ts.shape} {ts.dtype}")
+        ts = ts.reshape(-1).astype(np.float64)
+        if ts.size > 1 and np.any(np.diff(ts) < 0):
+            raise CsiFormatError(f"{p}: timestamps go backwards")
+    for name, counts in (("nrx", nrx), ("ntx", ntx)):
+        if counts is not None and counts.dtype.kind not in "iu":
+            raise CsiFormatError(f"{p}: {name!r} must be integers")
+    return CsiRecording(
+        amplitude=amp, phase=pha, timestamps=ts, source_format=source, path=p, nrx=nrx, ntx=ntx, notes=notes
+    )
+
+
+def write_csi_npz(
+    path: str | os.PathLike,
+    amplitude: np.ndarray,
+    phase: np.ndarray,
+    timestamps: np.ndarray,
+    *,
+    nrx: np.ndarray | None = None,
+    ntx: np.ndarray | None = None,
+) -> Path:
+    """Write one CSI sample in our format ``wifi-densepose-csi/1`` (atomic).
+
+    Args:
+        path: destination ``.npz`` (written to a temporary file in the same folder, then
+            moved into place with ``os.replace``: readers never see a half-written file).
+        amplitude: (P, S, R, T) real, stored as float32.
+        phase: (P, S, R, T) raw phase in radians, stored as float32.
+        timestamps: (P,) seconds, stored as float64, non-decreasing.
+        nrx, ntx: optional per-packet antenna counts (P,), stored as int16.
+
+    Returns:
+        The written path. Raises ``ValueError`` on inconsistent arrays (a programming error).
+    """
+    amp = np.asarray(amplitude, dtype=np.float32)
+    pha = np.asarray(phase, dtype=np.float32)
+    ts = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+    if amp.ndim != 4 or pha.shape != amp.shape or ts.shape != (amp.shape[0],):
+        raise ValueError(f"write_csi_npz: need amplitude/phase (P,S,R,T) and timestamps (P,), got {amp.shape}, {pha.shape}, {ts.shape}")
+    arrays: dict[str, np.ndarray] = {
+        "amplitude": amp,
+        "phase": pha,
+        "timestamps": ts,
+        "format": np.array(CSI_NPZ_FORMAT),
+    }
+    for name, counts in (("nrx", nrx), ("ntx", ntx)):
+        if counts is not None:
+            arrays[name] = np.asarray(counts, dtype=np.int16).reshape(-1)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
