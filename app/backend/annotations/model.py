@@ -1,0 +1,199 @@
+"""Qt-free annotation objects: one person with box, 17 COCO keypoints and DensePose points.
+
+Coordinates follow COCO / COCO-DensePose:
+- ``bbox`` is XYWH_ABS in pixels of the image the annotation belongs to;
+- ``keypoints`` is 17 x (x, y, v) in absolute pixels, ``v`` in {0, 1, 2}
+  (0 = not labelled, 1 = labelled but hidden, 2 = visible);
+- DensePose points have ``x``, ``y`` box-relative on the 0..255 grid of the box
+  (``x_abs = bbox_x + x / 256 * bbox_w``), fine part ``i`` in 1..24, chart ``u``, ``v`` in 0..1.
+
+A :class:`Person` converts to and from one COCO annotation dict; fields it does not
+edit (``dp_masks``, ``segmentation``, ``iscrowd``, custom keys) are kept untouched in
+``extra`` so a save writes them back exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.backend.structures.body import NUM_KEYPOINTS, NUM_PARTS
+
+#: Keys a Person owns; everything else in an annotation dict goes to ``Person.extra``.
+OWNED_KEYS = ("id", "image_id", "bbox", "keypoints", "num_keypoints", "dp_x", "dp_y", "dp_I", "dp_U", "dp_V")
+DP_KEYS = ("dp_x", "dp_y", "dp_I", "dp_U", "dp_V")
+
+
+class AnnotationValidationError(ValueError):
+    """An annotation violates the COCO-DensePose conventions (message names the field)."""
+
+
+@dataclass
+class DensePosePoint:
+    """One DensePose point: box-relative ``x``, ``y`` in 0..255, part ``i`` in 1..24, ``u``, ``v`` in 0..1."""
+
+    x: float
+    y: float
+    i: int
+    u: float
+    v: float
+
+    def validate(self) -> None:
+        for name in ("x", "y", "u", "v"):
+            if not math.isfinite(getattr(self, name)):
+                raise AnnotationValidationError(f"DensePose {name} is not a finite number")
+        if not 0.0 <= self.x <= 256.0 or not 0.0 <= self.y <= 256.0:
+            raise AnnotationValidationError(f"DensePose point ({self.x}, {self.y}) outside the box grid 0..256")
+        if not 1 <= int(self.i) <= NUM_PARTS or int(self.i) != self.i:
+            raise AnnotationValidationError(f"DensePose part index {self.i} not in 1..{NUM_PARTS}")
+        if not 0.0 <= self.u <= 1.0 or not 0.0 <= self.v <= 1.0:
+            raise AnnotationValidationError(f"DensePose U/V ({self.u}, {self.v}) outside 0..1")
+
+
+@dataclass
+class Person:
+    """One annotated person (a COCO annotation of category ``person``).
+
+    Attributes:
+        ann_id: the annotation ``id`` (unique in the file).
+        image_id: the ``image_id`` it belongs to.
+        bbox: [x, y, w, h] XYWH_ABS pixels.
+        keypoints: 51 floats (17 x (x, y, v)) or None when the annotation has none.
+        dp: list of DensePose points, or None when the annotation has no ``dp_*`` fields.
+        extra: every other key of the annotation dict, kept as loaded.
+    """
+
+    ann_id: int
+    image_id: int
+    bbox: list[float]
+    keypoints: list[float] | None = None
+    dp: list[DensePosePoint] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # -- conversion ---------------------------------------------------------------
+    @classmethod
+    def from_ann(cls, ann: dict[str, Any]) -> Person:
+        """Build from a COCO annotation dict (not validated; call :meth:`validate`)."""
+        dp = None
+        if all(k in ann for k in DP_KEYS):
+            dp = [
+                DensePosePoint(float(x), float(y), int(i), float(u), float(v))
+                for x, y, i, u, v in zip(ann["dp_x"], ann["dp_y"], ann["dp_I"], ann["dp_U"], ann["dp_V"])
+            ]
+        kps = ann.get("keypoints")
+        return cls(
+            ann_id=int(ann.get("id", -1)),
+            image_id=int(ann.get("image_id", -1)),
+            bbox=[float(b) for b in ann.get("bbox", (0, 0, 0, 0))],
+            keypoints=None if kps is None else [float(k) for k in kps],
+            dp=dp,
+            extra={k: copy.deepcopy(v) for k, v in ann.items() if k not in OWNED_KEYS},
+        )
+
+    def to_ann(self) -> dict[str, Any]:
+        """The COCO annotation dict (JSON-serialisable; integral floats written as ints)."""
+        ann: dict[str, Any] = {"id": self.ann_id, "image_id": self.image_id}
+        ann.update(copy.deepcopy(self.extra))
+        ann["bbox"] = [_num(b) for b in self.bbox]
+        if self.keypoints is not None:
+            ann["keypoints"] = [_num(k) for k in self.keypoints]
+            ann["num_keypoints"] = sum(1 for k in range(NUM_KEYPOINTS) if self.keypoints[3 * k + 2] > 0)
+        if self.dp is not None:
+            ann["dp_x"] = [_num(p.x) for p in self.dp]
+            ann["dp_y"] = [_num(p.y) for p in self.dp]
+            ann["dp_I"] = [int(p.i) for p in self.dp]
+            ann["dp_U"] = [_num(p.u) for p in self.dp]
+            ann["dp_V"] = [_num(p.v) for p in self.dp]
+        return ann
+
+    def copy(self) -> Person:
+        return Person(
+            ann_id=self.ann_id,
+            image_id=self.image_id,
+            bbox=list(self.bbox),
+            keypoints=None if self.keypoints is None else list(self.keypoints),
+            dp=None if self.dp is None else [DensePosePoint(p.x, p.y, p.i, p.u, p.v) for p in self.dp],
+            extra=copy.deepcopy(self.extra),
+        )
+
+    # -- geometry helpers -----------------------------------------------------------
+    def set_bbox(self, x: float, y: float, w: float, h: float) -> None:
+        """Set the box (XYWH_ABS); a stored ``area`` follows the box when there is no segmentation."""
+        self.bbox = [round(float(x), 2), round(float(y), 2), round(max(float(w), 0.0), 2), round(max(float(h), 0.0), 2)]
+        if "area" in self.extra and not self.extra.get("segmentation"):
+            self.extra["area"] = _num(self.bbox[2] * self.bbox[3])
+
+    def keypoint(self, k: int) -> tuple[float, float, int]:
+        """(x, y, v) of keypoint ``k`` (0-based), v = 0 when the person has no keypoints."""
+        if self.keypoints is None:
+            return 0.0, 0.0, 0
+        return self.keypoints[3 * k], self.keypoints[3 * k + 1], int(self.keypoints[3 * k + 2])
+
+    def set_keypoint(self, k: int, x: float, y: float, v: int) -> None:
+        if self.keypoints is None:
+            self.keypoints = [0.0] * (3 * NUM_KEYPOINTS)
+        self.keypoints[3 * k : 3 * k + 3] = [round(float(x), 2), round(float(y), 2), float(v)]
+
+    def dp_to_abs(self, p: DensePosePoint) -> tuple[float, float]:
+        """Absolute pixel position of a box-relative DensePose point."""
+        x0, y0, w, h = self.bbox
+        return x0 + p.x / 256.0 * w, y0 + p.y / 256.0 * h
+
+    def abs_to_dp(self, x: float, y: float) -> tuple[float, float]:
+        """Box-relative 0..255 grid position of an absolute pixel position (clamped to the box)."""
+        x0, y0, w, h = self.bbox
+        rx = 0.0 if w <= 0 else (x - x0) / w * 256.0
+        ry = 0.0 if h <= 0 else (y - y0) / h * 256.0
+        return round(min(max(rx, 0.0), 255.0), 3), round(min(max(ry, 0.0), 255.0), 3)
+
+    # -- validation -------------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise :class:`AnnotationValidationError` naming the first broken field."""
+        if len(self.bbox) != 4 or not all(math.isfinite(b) for b in self.bbox):
+            raise AnnotationValidationError(f"annotation {self.ann_id}: bbox must be 4 finite numbers")
+        if self.bbox[2] < 0 or self.bbox[3] < 0:
+            raise AnnotationValidationError(f"annotation {self.ann_id}: bbox has negative width or height")
+        if self.keypoints is not None:
+            if len(self.keypoints) != 3 * NUM_KEYPOINTS:
+                raise AnnotationValidationError(
+                    f"annotation {self.ann_id}: {len(self.keypoints)} keypoint values, expected {3 * NUM_KEYPOINTS}"
+                )
+            for k in range(NUM_KEYPOINTS):
+                if self.keypoints[3 * k + 2] not in (0, 1, 2):
+                    raise AnnotationValidationError(
+                        f"annotation {self.ann_id}: keypoint {k} visibility {self.keypoints[3 * k + 2]} not in 0/1/2"
+                    )
+        for p in self.dp or ():
+            try:
+                p.validate()
+            except AnnotationValidationError as exc:
+                raise AnnotationValidationError(f"annotation {self.ann_id}: {exc}") from None
+
+
+def validate_ann_dict(ann: dict[str, Any]) -> None:
+    """Validate a raw annotation dict, including that the ``dp_*`` lists have equal lengths."""
+    if not isinstance(ann, dict):
+        raise AnnotationValidationError("an annotation is not a JSON object")
+    for key in ("id", "image_id", "bbox"):
+        if key not in ann:
+            raise AnnotationValidationError(f"an annotation lacks '{key}'")
+    present = [k for k in DP_KEYS if k in ann]
+    if present and len(present) != len(DP_KEYS):
+        raise AnnotationValidationError(f"annotation {ann['id']}: has {present} but not all of {list(DP_KEYS)}")
+    if present and len({len(ann[k]) for k in DP_KEYS}) != 1:
+        raise AnnotationValidationError(f"annotation {ann['id']}: dp_x/dp_y/dp_I/dp_U/dp_V lengths differ")
+    try:
+        person = Person.from_ann(ann)
+    except (TypeError, ValueError) as exc:
+        raise AnnotationValidationError(f"annotation {ann.get('id')}: malformed value ({exc})") from None
+    person.validate()
+
+
+def _num(x: float) -> float | int:
+    """Write integral floats as ints (as COCO files do); other values unchanged (no precision loss)."""
+    xf = float(x)
+    if xf.is_integer() and abs(xf) < 2**53:
+        return int(xf)
+    return xf
