@@ -1,0 +1,203 @@
+"""Atomic, safe checkpoint I/O on top of detectron2's :class:`DetectionCheckpointer`.
+
+Writes: every ``.pth`` file and the ``last_checkpoint`` tag are written to a temporary
+file in the same folder, flushed and ``fsync``-ed, then moved into place with
+``os.replace`` (atomic on POSIX and Windows). The tag is written only after the model
+file is complete, so a process killed at any moment leaves either the previous good
+checkpoint or the new one, never a half-written file that ``--resume`` would pick up.
+
+Reads: ``.pth`` files go through ``torch.load(weights_only=True)`` (tensors, numbers,
+strings and containers only: no code runs); detectron2/Detectron model-zoo ``.pkl``
+files go through a restricted unpickler that admits numpy arrays and plain containers
+only. Any unreadable, truncated or foreign file raises
+:class:`~app.backend.errors.CheckpointError` with the path and the reason.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import io
+import logging
+import os
+import pickle
+import tempfile
+from typing import Any
+
+import numpy as np
+import torch
+from detectron2.checkpoint import DetectionCheckpointer
+
+from app.backend.errors import CheckpointError
+
+logger = logging.getLogger(__name__)
+
+TMP_MARK = ".tmp-"
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, os.replace)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + TMP_MARK, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: str) -> None:
+    """Make the rename durable (no-op where directories cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickler for model-zoo ``.pkl`` weights: numpy arrays, scalars and containers only."""
+
+    _ALLOWED = {
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED:
+            return self._ALLOWED[(module, name)]
+        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("_reconstruct", "scalar"):
+            real = "numpy._core.multiarray" if hasattr(np, "_core") else "numpy.core.multiarray"
+            return getattr(importlib.import_module(real), name)
+        if module.startswith("numpy") and name.endswith("DType"):
+            import numpy.dtypes as dtypes
+
+            if hasattr(dtypes, name):
+                return getattr(dtypes, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only numpy arrays are allowed in .pkl weights)")
+
+
+def load_checkpoint_file(path: str) -> dict[str, Any]:
+    """Read a checkpoint without running code from it.
+
+    Returns:
+        The stored dict (``.pth``: as saved; ``.pkl``: the unpickled dict).
+
+    Raises:
+        CheckpointError: missing, truncated, corrupt or unsafe file.
+    """
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        if path.endswith(".pkl"):
+            with open(path, "rb") as f:
+                data = _NumpyOnlyUnpickler(io.BufferedReader(f), encoding="latin1").load()
+        else:
+            data = torch.load(path, map_location=torch.device("cpu"), weights_only=True)
+    except Exception as exc:  # zipfile/pickle/EOF/RuntimeError: all mean "not a usable checkpoint"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"cannot read checkpoint {path}: {reason}") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"cannot read checkpoint {path}: expected a dict of weights, got {type(data).__name__}")
+    return data
+
+
+class AtomicCheckpointer(DetectionCheckpointer):
+    """:class:`DetectionCheckpointer` with atomic writes and code-free reads.
+
+    Same constructor and API as detectron2's (``save``, ``load``, ``resume_or_load``,
+    ``has_checkpoint``, ``get_checkpoint_file``); see the module docstring for the
+    guarantees.
+    """
+
+    def save(self, name: str, **kwargs: Any) -> None:
+        if not self.save_dir or not self.save_to_disk:
+            return
+        data: dict[str, Any] = {"model": self.model.state_dict()}
+        for key, obj in self.checkpointables.items():
+            data[key] = obj.state_dict()
+        data.update(kwargs)
+        basename = f"{name}.pth"
+        save_file = os.path.join(self.save_dir, basename)
+        os.makedirs(self.save_dir, exist_ok=True)
+        self.logger.info("Saving checkpoint to %s", save_file)
+        fd, tmp = tempfile.mkstemp(prefix=basename + TMP_MARK, dir=self.save_dir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(data, f)
+                f.flush()
+                os.fsync(f.fileno())
+            self._before_replace(tmp)
+            os.replace(tmp, save_file)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(self.save_dir)
+        self.tag_last_checkpoint(basename)
+
+    def _before_replace(self, tmp_path: str) -> None:
+        """Called between the complete write of the temp file and its rename (no-op)."""
+
+    def tag_last_checkpoint(self, last_filename_basename: str) -> None:
+        atomic_write_bytes(os.path.join(self.save_dir, "last_checkpoint"), last_filename_basename.encode())
+
+    def get_checkpoint_file(self) -> str:
+        try:
+            with open(os.path.join(self.save_dir, "last_checkpoint")) as f:
+                name = f.read().strip()
+        except OSError:
+            return ""
+        if not name or os.sep in name or (os.altsep and os.altsep in name) or name.startswith("."):
+            raise CheckpointError(f"{self.save_dir}/last_checkpoint names an invalid file {name!r}")
+        return os.path.join(self.save_dir, name)
+
+    def remove_stale_temp_files(self) -> list[str]:
+        """Delete temp files left by a save that was killed (only our own ``*.pth.tmp-*`` names)."""
+        removed = []
+        if not self.save_dir or not os.path.isdir(self.save_dir):
+            return removed
+        for fname in os.listdir(self.save_dir):
+            if TMP_MARK in fname and (fname.startswith("last_checkpoint") or ".pth" + TMP_MARK in fname):
+                os.unlink(os.path.join(self.save_dir, fname))
+                removed.append(fname)
+        if removed:
+            self.logger.info("Removed %d unfinished checkpoint write(s): %s", len(removed), removed)
+        return removed
+
+    def load(self, path: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if path and not os.path.isfile(path) and "://" not in path:
+            raise CheckpointError(f"checkpoint not found: {path}")
+        try:
+            return super().load(path, *args, **kwargs)
+        except CheckpointError:
+            raise
+        except (KeyError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(f"checkpoint {path} does not fit this model/trainer: {exc}") from None
+
+    def _load_file(self, filename: str) -> dict[str, Any]:
+        data = load_checkpoint_file(filename)
+        if filename.endswith(".pkl"):
+            if "model" in data and "__author__" in data:
+                return data
+            if "blobs" in data:
+                data = data["blobs"]
+            data = {k: v for k, v in data.items() if not k.endswith("_momentum")}
+            return {"model": data, "__author__": "Caffe2", "matching_heuristics": True}
+        if "model" not in data:
+            data = {"model": data}
+        if not isinstance(data["model"], dict):
+            raise CheckpointError(f"cannot read checkpoint {filename}: 'model' is not a dict of tensors")
+        return data

@@ -1,0 +1,238 @@
+"""Qt-free training hooks that hand plain Python values to a callback.
+
+The callback receives one dict per event (never tensors, the model or the
+``EventStorage``; values are copied inside the hook because detectron2's storage is a
+module-level stack shared by all threads):
+
+- ``{"kind": "metrics", "iteration", "max_iter", "total_loss", "loss_*"..., "lr", "time",
+  "data_time", "eta_seconds", "it_per_s"}`` from :class:`MetricsHook`;
+- ``{"kind": "preview", "iteration", "images": [BGR uint8 (H, W, 3)], "predictions":
+  [FramePrediction]}`` from :class:`PreviewHook`;
+- ``{"kind": "eval", "iteration", "results": {dataset/task/metric: float}}`` from
+  :class:`EvalResultsHook`;
+- ``{"kind": "state", "state": "paused" | "running" | "stopping", "iteration"}`` and
+  ``{"kind": "log", "text"}`` from :class:`ControlHook`.
+
+The callback runs on the training thread: it should only enqueue (e.g. emit a queued Qt
+signal) and return.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from detectron2.engine import HookBase
+from detectron2.evaluation.testing import flatten_results_dict
+
+Callback = Callable[[dict[str, Any]], None]
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingStopped(Exception):
+    """Raised by :class:`ControlHook` after a requested stop; caught by ``run_training``.
+
+    Attributes:
+        iteration: the last completed iteration (0-based).
+        checkpoint: path of the checkpoint saved before stopping ("" if none was saved).
+    """
+
+    def __init__(self, iteration: int, checkpoint: str = "") -> None:
+        super().__init__(f"training stopped by request after iteration {iteration}")
+        self.iteration = iteration
+        self.checkpoint = checkpoint
+
+
+class _QuietStopFilter(logging.Filter):
+    """Drop detectron2's "Exception during training" traceback for a requested stop."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, TrainingStopped)
+
+
+logging.getLogger("detectron2.engine.train_loop").addFilter(_QuietStopFilter())
+
+
+class MetricsHook(HookBase):
+    """Every ``period`` iterations (and at the last one) hand the latest scalars to ``callback``."""
+
+    def __init__(self, callback: Callback, period: int = 5) -> None:
+        self._callback = callback
+        self._period = max(1, int(period))
+
+    def after_step(self) -> None:
+        it = self.trainer.iter
+        if (it + 1) % self._period == 0 or it == self.trainer.max_iter - 1:
+            self._callback(self.snapshot())
+
+    def snapshot(self) -> dict[str, Any]:
+        """The current metrics as a plain dict of floats/ints."""
+        storage = self.trainer.storage
+        it = self.trainer.iter
+        max_iter = self.trainer.max_iter
+        out: dict[str, Any] = {"kind": "metrics", "iteration": int(it), "max_iter": int(max_iter)}
+        for name, (value, _) in storage.latest().items():
+            if name.startswith("loss") or name in ("total_loss", "lr", "data_time"):
+                out[name] = float(value)
+        hist = storage._history.get("time")  # HistoryBuffer; median over the last 20 steps
+        step_time = float(hist.median(20)) if hist is not None and len(hist.values()) else math.nan
+        out["time"] = step_time
+        if step_time > 0 and math.isfinite(step_time):
+            out["it_per_s"] = 1.0 / step_time
+            out["eta_seconds"] = step_time * max(0, max_iter - it - 1)
+        else:
+            out["it_per_s"] = math.nan
+            out["eta_seconds"] = math.nan
+        return out
+
+
+class TrainControl:
+    """Thread-safe pause/resume/stop requests shared by a UI thread and the training loop."""
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        """Request a stop: the loop saves a checkpoint and ends (also wakes a paused loop)."""
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set() and not self._stop.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_while_paused(self, poll_s: float = 0.1) -> None:
+        """Block while paused; return at once when running or when a stop is requested."""
+        while not self._running.wait(poll_s):
+            if self._stop.is_set():
+                return
+
+
+class ControlHook(HookBase):
+    """Obey a :class:`TrainControl` between iterations.
+
+    Pause blocks in ``after_step`` (checking for stop while blocked). Stop saves
+    ``model_{iter:07d}.pth`` through the trainer's checkpointer (which also tags
+    ``last_checkpoint``), then raises :class:`TrainingStopped`; detectron2 runs every
+    hook's ``after_train`` (writers flush), and ``run_training`` reports the stop.
+    Register it last, so the saved state includes this iteration's LR-scheduler step.
+    Single-process training only (the GUI's worker thread).
+    """
+
+    def __init__(self, control: TrainControl, callback: Callback | None = None) -> None:
+        self._control = control
+        self._callback = callback
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self._callback is not None:
+            self._callback(event)
+
+    def before_train(self) -> None:
+        self._obey(save=False)
+
+    def after_step(self) -> None:
+        self._obey(save=True)
+
+    def _obey(self, save: bool) -> None:
+        it = int(self.trainer.iter) if save else int(self.trainer.start_iter) - 1
+        if self._control.paused:
+            self._emit({"kind": "state", "state": "paused", "iteration": it})
+            self._control.wait_while_paused()
+            if not self._control.stop_requested:
+                self._emit({"kind": "state", "state": "running", "iteration": it})
+        if not self._control.stop_requested:
+            return
+        self._emit({"kind": "state", "state": "stopping", "iteration": it})
+        path = ""
+        checkpointer = getattr(self.trainer, "checkpointer", None)
+        if save and checkpointer is not None:
+            checkpointer.save(f"model_{it:07d}", iteration=it)
+            path = checkpointer.get_checkpoint_file() or ""
+            self._emit({"kind": "log", "text": f"stopped after iteration {it + 1}; saved {path}"})
+        raise TrainingStopped(it, path)
+
+
+class EvalResultsHook(HookBase):
+    """Forward each new evaluation result of detectron2's ``EvalHook`` to ``callback``.
+
+    Register after the ``EvalHook`` (e.g. as an extra hook of :class:`Trainer`).
+    """
+
+    def __init__(self, callback: Callback) -> None:
+        self._callback = callback
+        self._seen: int | None = None
+
+    def _check(self) -> None:
+        results = getattr(self.trainer, "_last_eval_results", None)
+        if results is None or id(results) == self._seen:
+            return
+        self._seen = id(results)
+        flat = flatten_results_dict(results) if isinstance(results, Mapping) else {}
+        clean = {k: float(v) for k, v in flat.items() if isinstance(v, (int, float))}
+        self._callback({"kind": "eval", "iteration": int(self.trainer.iter), "results": clean})
+
+    def after_step(self) -> None:
+        self._check()
+
+    def after_train(self) -> None:
+        self._check()
+
+
+class PreviewHook(HookBase):
+    """Every ``period`` iterations, run inference on fixed samples and hand out overlays.
+
+    Args:
+        callback: receives ``{"kind": "preview", "iteration", "images", "predictions"}``
+            with BGR uint8 overlays (H, W, 3) and :class:`FramePrediction` per sample.
+        period: iterations between previews (<= 0: never).
+        samples: dataset dicts (detectron2 format) of the samples to show.
+        options: ``OverlayOptions`` for ``render_overlay`` (None: its defaults).
+    """
+
+    def __init__(self, callback: Callback, period: int, samples: Sequence[dict], options: Any = None) -> None:
+        self._callback = callback
+        self._period = int(period)
+        self._samples = list(samples)
+        self._options = options
+        self._runner = None
+
+    def before_train(self) -> None:
+        if self._period > 0 and self._samples:
+            from app.backend.engine.predictor import InferenceRunner
+
+            self._runner = InferenceRunner(self.trainer.cfg, self.trainer.model)
+            self._inputs = [self._runner.map_record(r) for r in self._samples]
+
+    def after_step(self) -> None:
+        it = self.trainer.iter
+        if self._runner is None or (it + 1) % self._period:
+            return
+        t0 = time.perf_counter()
+        outputs = self._runner.run(self._inputs, self._samples, options=self._options)
+        self._callback(
+            {
+                "kind": "preview",
+                "iteration": int(it),
+                "images": [o.overlay for o in outputs],
+                "predictions": [o.prediction for o in outputs],
+            }
+        )
+        logger.debug("preview at iteration %d took %.2fs", it, time.perf_counter() - t0)

@@ -1,0 +1,266 @@
+"""The project's trainer: detectron2's ``DefaultTrainer`` with our model, data and evaluator.
+
+- Model: ``app.backend.modeling.build_model`` (registers CombinedModel and its parts).
+- Data: ``build_detection_{train,test}_loader`` with ``WiFiDensePoseDatasetMapper``.
+- Evaluator: ``DensePoseCOCOEvaluator`` (box, keypoint and DensePose metrics).
+- Optimizer: detectron2's SGD with ``SOLVER.CLIP_GRADIENTS`` (``maybe_add_gradient_clipping``);
+  ``SOLVER.AMP.ENABLED`` selects ``AMPTrainer`` (CUDA only).
+- Checkpoints: :class:`AtomicCheckpointer` (atomic writes, code-free reads).
+- DDP on GPUs (NCCL) and on CPUs (gloo, see :mod:`app.backend.engine.distributed`).
+- CSI modality with ``INPUT.CSI.AMP_STD <= 0``: normalisation statistics are computed
+  over (a capped sample of) the training set before the model is built, so they end up
+  in the model's buffers, in every checkpoint and in ``OUTPUT_DIR/config.yaml``.
+
+The trainer knows nothing of the UI: live views attach Qt-free hooks from
+:mod:`app.backend.engine.hooks` through ``extra_hooks``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import weakref
+from collections.abc import Sequence
+
+import torch
+from detectron2.config import CfgNode
+from detectron2.data import build_detection_test_loader, build_detection_train_loader
+from detectron2.engine import AMPTrainer, DefaultTrainer, HookBase, SimpleTrainer, create_ddp_model
+from detectron2.engine.train_loop import TrainerBase
+from detectron2.utils import comm
+from detectron2.utils.logger import setup_logger
+
+from app.backend.engine.checkpoint import AtomicCheckpointer, atomic_write_bytes
+from app.backend.errors import UserFacingError
+
+logger = logging.getLogger(__name__)
+
+
+def _mapper(cfg: CfgNode, is_train: bool):
+    from app.backend.data import WiFiDensePoseDatasetMapper
+
+    return WiFiDensePoseDatasetMapper(cfg, is_train=is_train)
+
+
+def write_config(cfg: CfgNode) -> str:
+    """Write ``cfg`` to ``OUTPUT_DIR/config.yaml`` atomically (main process only); return the path."""
+    path = os.path.join(cfg.OUTPUT_DIR, "config.yaml")
+    if comm.is_main_process():
+        os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
+        atomic_write_bytes(path, cfg.dump().encode())
+    return path
+
+
+class Trainer(DefaultTrainer):
+    """``DefaultTrainer`` for WiFi DensePose (see the module docstring).
+
+    Args:
+        cfg: the full config (not modified; a copy is kept as ``self.cfg``).
+        extra_hooks: hooks registered after detectron2's default ones (timer, LR
+            scheduler, PreciseBN, checkpointer, evaluation, writers).
+    """
+
+    def __init__(self, cfg: CfgNode, extra_hooks: Sequence[HookBase] = ()) -> None:
+        TrainerBase.__init__(self)
+        if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
+            setup_logger()
+        cfg = DefaultTrainer.auto_scale_workers(cfg, comm.get_world_size())
+        cfg = prepare_csi_stats(cfg)
+        if cfg.SOLVER.AMP.ENABLED and not torch.cuda.is_available():
+            raise UserFacingError("SOLVER.AMP.ENABLED needs a CUDA GPU; set it to False on CPU")
+
+        model = self.build_model(cfg)
+        optimizer = self.build_optimizer(cfg, model)
+        data_loader = self.build_train_loader(cfg)
+        on_cpu = next(model.parameters()).device.type == "cpu"
+        model = create_ddp_model(model, broadcast_buffers=False, **({"device_ids": None} if on_cpu else {}))
+        self._trainer = (AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer)(model, data_loader, optimizer)
+
+        self.scheduler = self.build_lr_scheduler(cfg, optimizer)
+        self.checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+        self.start_iter = 0
+        self.max_iter = cfg.SOLVER.MAX_ITER
+        self.cfg = cfg
+        write_config(cfg)
+        self.register_hooks(self.build_hooks() + list(extra_hooks))
+
+    def resume_or_load(self, resume: bool = True) -> None:
+        """As detectron2: with ``resume`` and a ``last_checkpoint`` in OUTPUT_DIR, restore
+        model, optimizer, scheduler and iteration; otherwise load ``MODEL.WEIGHTS`` only."""
+        if comm.is_main_process():
+            self.checkpointer.remove_stale_temp_files()
+        comm.synchronize()
+        super().resume_or_load(resume=resume)
+
+    @classmethod
+    def build_model(cls, cfg: CfgNode) -> torch.nn.Module:
+        from app.backend.modeling import build_model
+
+        model = build_model(cfg)
+        n = sum(p.numel() for p in model.parameters())
+        logging.getLogger(__name__).info("Model %s with %.2fM parameters", type(model).__name__, n / 1e6)
+        return model
+
+    @classmethod
+    def build_train_loader(cls, cfg: CfgNode):
+        return build_detection_train_loader(cfg, mapper=_mapper(cfg, True))
+
+    @classmethod
+    def build_test_loader(cls, cfg: CfgNode, dataset_name: str):
+        return build_detection_test_loader(cfg, dataset_name, mapper=_mapper(cfg, False))
+
+    @classmethod
+    def build_evaluator(cls, cfg: CfgNode, dataset_name: str, output_folder: str | None = None):
+        output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference")
+        try:
+            from app.backend.evaluation import DensePoseCOCOEvaluator
+        except ImportError:
+            from detectron2.evaluation import COCOEvaluator
+
+            logger.warning("DensePoseCOCOEvaluator unavailable; evaluating boxes and keypoints only")
+            return COCOEvaluator(dataset_name, output_dir=output_folder, use_fast_impl=False)
+        return DensePoseCOCOEvaluator(dataset_name, cfg, output_dir=output_folder)
+
+
+def prepare_csi_stats(cfg: CfgNode) -> CfgNode:
+    """Return ``cfg`` with INPUT.CSI normalisation statistics filled in when needed.
+
+    Only in CSI modality with ``INPUT.CSI.AMP_STD <= 0``; otherwise ``cfg`` is returned
+    unchanged. The statistics come from a capped, deterministic sample of the training
+    set, so every DDP process computes the same values.
+    """
+    if cfg.INPUT.MODALITY != "csi" or cfg.INPUT.CSI.AMP_STD > 0:
+        return cfg
+    from app.backend.engine.csi_stats import compute_csi_stats
+
+    stats = compute_csi_stats(cfg)
+    cfg = cfg.clone()
+    was_frozen = cfg.is_frozen()
+    cfg.defrost()
+    cfg.INPUT.CSI.AMP_MEAN = stats["amp_mean"]
+    cfg.INPUT.CSI.AMP_STD = stats["amp_std"]
+    cfg.INPUT.CSI.PHASE_MEAN = stats["phase_mean"]
+    cfg.INPUT.CSI.PHASE_STD = stats["phase_std"]
+    if was_frozen:
+        cfg.freeze()
+    logger.info("CSI normalisation over %d training samples: %s", stats["num_samples"], stats)
+    return cfg
+
+
+def setup_cfg(args) -> CfgNode:
+    """Load the config of a command line and prepare the run, like detectron2's ``default_setup``.
+
+    ``args`` needs ``config_file`` and ``opts`` (``KEY VALUE`` overrides); ``eval_only``
+    is optional. Creates OUTPUT_DIR, sets up the ``detectron2``/``app`` loggers (console
+    and ``OUTPUT_DIR/log.txt``), writes ``config.yaml`` and seeds the RNGs (``SEED`` + rank;
+    random when SEED < 0). Returns the frozen config.
+    """
+    from detectron2.utils.env import seed_all_rng
+
+    from app.backend.config import load_config
+
+    cfg = load_config(getattr(args, "config_file", "") or None, list(getattr(args, "opts", []) or []))
+    prepare_run(cfg)
+    seed_all_rng(None if cfg.SEED < 0 else cfg.SEED + comm.get_rank())
+    cfg.freeze()
+    return cfg
+
+
+def prepare_run(cfg: CfgNode) -> None:
+    """Create OUTPUT_DIR, set up loggers (idempotent per folder) and write config.yaml."""
+    rank = comm.get_rank()
+    if comm.is_main_process():
+        os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
+    setup_logger(cfg.OUTPUT_DIR, distributed_rank=rank, name="fvcore")
+    setup_logger(cfg.OUTPUT_DIR, distributed_rank=rank, name="detectron2")
+    setup_logger(cfg.OUTPUT_DIR, distributed_rank=rank, name="app", abbrev_name="app")
+    write_config(cfg)
+
+
+def build_ui_hooks(cfg: CfgNode, callback, control=None) -> list[HookBase]:
+    """The Qt-free hooks a live view needs: metrics, evaluation results, previews, control.
+
+    Args:
+        callback: called on the training thread with plain dicts (see
+            :mod:`app.backend.engine.hooks`); None = no reporting hooks.
+        control: a :class:`TrainControl` for pause/resume/stop, or None.
+    """
+    from detectron2.data import DatasetCatalog
+
+    from app.backend.engine.hooks import ControlHook, EvalResultsHook, MetricsHook, PreviewHook
+
+    out: list[HookBase] = []
+    if callback is not None:
+        out += [MetricsHook(callback, cfg.UI.METRICS_PERIOD), EvalResultsHook(callback)]
+        if cfg.UI.PREVIEW_PERIOD > 0 and cfg.UI.PREVIEW_SAMPLES > 0 and len(cfg.DATASETS.TEST):
+            samples = DatasetCatalog.get(cfg.DATASETS.TEST[0])[: cfg.UI.PREVIEW_SAMPLES]
+            out.append(PreviewHook(callback, cfg.UI.PREVIEW_PERIOD, samples))
+    if control is not None:
+        out.append(ControlHook(control, callback))  # last: it may end the loop
+    return out
+
+
+def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None, extra_hooks=()) -> dict:
+    """Train in this process (the GUI's worker thread, a notebook, one DDP worker).
+
+    Args:
+        cfg: full config; datasets are registered from it.
+        resume: continue from OUTPUT_DIR/last_checkpoint when present.
+        callback: receives the hooks' plain dicts (see :func:`build_ui_hooks`).
+        control: :class:`TrainControl` for pause/resume/stop.
+
+    Returns:
+        ``{"status": "finished" | "stopped" | "diverged", "iteration": last completed
+        iteration (0-based, -1 if none), "max_iter", "last_checkpoint": path or "",
+        "results": flat {metric: float} of the final evaluation (finished runs),
+        "message": one line for the user, "output_dir"}``.
+        A non-finite loss ends with ``"diverged"``; the model at that point is never
+        saved, so ``last_checkpoint`` still names the last good checkpoint.
+
+    Raises:
+        UserFacingError subclasses for bad datasets/checkpoints/configs.
+    """
+    from detectron2.evaluation.testing import flatten_results_dict
+
+    from app.backend.data import register_datasets
+    from app.backend.engine.hooks import TrainingStopped
+
+    prepare_run(cfg)
+    register_datasets(cfg)
+    trainer = Trainer(cfg, extra_hooks=build_ui_hooks(cfg, callback, control) + list(extra_hooks))
+    trainer.resume_or_load(resume=resume)
+    status, message = "finished", ""
+    try:
+        if trainer.start_iter >= trainer.max_iter:
+            message = f"nothing to do: already at iteration {trainer.start_iter} of {trainer.max_iter}"
+            trainer.iter = trainer.start_iter - 1
+        else:
+            trainer.train()
+            message = f"finished {trainer.max_iter} iterations"
+    except TrainingStopped as stop:
+        status = "stopped"
+        message = f"stopped after iteration {stop.iteration + 1}" + (f"; saved {stop.checkpoint}" if stop.checkpoint else "")
+    except FloatingPointError as exc:
+        status = "diverged"
+        detail = " ".join(str(exc).split())
+        last = trainer.checkpointer.get_checkpoint_file() if trainer.checkpointer.has_checkpoint() else ""
+        message = (
+            f"loss became non-finite at iteration {trainer.iter}: {detail.split('loss_dict = ', 1)[-1]}; "
+            + (f"last good checkpoint: {last}" if last else "no checkpoint was saved")
+            + " (lower SOLVER.BASE_LR or enable SOLVER.CLIP_GRADIENTS)"
+        )
+        logger.error(message)
+    results = getattr(trainer, "_last_eval_results", None) if status == "finished" else None
+    flat = {k: float(v) for k, v in flatten_results_dict(results or {}).items() if isinstance(v, (int, float))}
+    last_iter = trainer.iter if status != "finished" else trainer.max_iter - 1
+    if status == "diverged":
+        last_iter = trainer.iter - 1
+    return {
+        "status": status,
+        "iteration": int(last_iter),
+        "max_iter": int(trainer.max_iter),
+        "last_checkpoint": trainer.checkpointer.get_checkpoint_file() if trainer.checkpointer.has_checkpoint() else "",
+        "results": flat,
+        "message": message,
+        "output_dir": cfg.OUTPUT_DIR,
+    }
