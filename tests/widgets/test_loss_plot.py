@@ -40,7 +40,7 @@ def test_ring_buffer_is_bounded_and_keeps_newest() -> None:
     buf = RingBuffer(capacity=100)
     for i in range(1000):
         buf.append(i, i * 2)
-    x, y = buf.data()
+    x, _ = buf.data()
     assert len(buf) == 100 and buf._x.nbytes == 2 * 100 * 8
     np.testing.assert_array_equal(x, np.arange(900, 1000))
     buf.extend(np.arange(1000, 1250), np.zeros(250))
