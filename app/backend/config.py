@@ -100,6 +100,11 @@ def add_densepose_config(cfg: CfgNode) -> None:
     d("MODEL.ROI_DENSEPOSE_HEAD.INDEX_WEIGHTS", 5.0, "Weight of the coarse segmentation (S) cross-entropy against dp_masks.")
     d("MODEL.ROI_DENSEPOSE_HEAD.PART_WEIGHTS", 1.0, "Weight of the fine part (I) cross-entropy at annotated points.")
     d("MODEL.ROI_DENSEPOSE_HEAD.POINT_REGRESSION_WEIGHTS", 0.01, "Weight of the U/V smooth-L1 loss at annotated points.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.DECODER_ON", True, "Merge P2..P5 with a Panoptic-FPN decoder before the DensePose pooler (DensePose s1x models: on; legacy: off).")
+    d("MODEL.ROI_DENSEPOSE_HEAD.DECODER_NUM_CLASSES", 256, "Output channels of the DensePose decoder (the DensePose head's input channels).")
+    d("MODEL.ROI_DENSEPOSE_HEAD.DECODER_CONV_DIMS", 256, "Channels of the DensePose decoder's conv blocks.")
+    d("MODEL.ROI_DENSEPOSE_HEAD.DECODER_NORM", "", "Normalisation in the DensePose decoder ('' as in DensePose, 'GN', 'BN').")
+    d("MODEL.ROI_DENSEPOSE_HEAD.DECODER_COMMON_STRIDE", 4, "Stride of the DensePose decoder output (P2's stride).")
     d("MODEL.ROI_DENSEPOSE_HEAD.MIN_SCORE", 0.0, "Inference: DensePose results are produced for detections at or above this score.")
     d("TEST.DENSEPOSE.GEODESIC_DIR", "", "Folder with the SMPL geodesic distance files; GPS/GPSm AP are computed only when set.")
 
