@@ -22,3 +22,9 @@ def default_demo_root() -> Path:
 def default_project_dir() -> Path:
     """The demo project opened on first launch."""
     return user_data_dir() / "projects" / "demo"
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/wifi-densepose-studio`` (default ``~/.cache/...``): disposable caches (thumbnails)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / APP_DIR_NAME

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from app.backend.annotations.model import AnnotationValidationError, Person, validate_ann_dict
+from app.backend.annotations.model import Person
 from app.backend.annotations.ops import Op, OpConflictError
+from app.backend.data.validate import check_dataset, resolve_path
 from app.backend.errors import DatasetError
 
 MAX_PROBLEMS = 20
@@ -126,24 +127,14 @@ class AnnotationDocument:
             yield from self._anns[img["id"]]
         yield from self.orphans
 
-    def resolve(self, img: dict[str, Any], key: str = "file_name") -> Path | None:
-        """Absolute path of an image's ``file_name`` (or ``csi_file``); None when unset or not found.
+    @property
+    def root(self) -> Path:
+        """Folder that relative ``file_name``/``csi_file`` references are resolved against (the JSON's)."""
+        return self.path.resolve().parent if self.path is not None else Path.cwd()
 
-        Relative names are looked up next to the JSON file, then under ``images/<split>/``
-        (``csi/<split>/`` for CSI) and ``images/`` (the demo layout).
-        """
-        name = img.get(key)
-        if not name or not isinstance(name, str):
-            return None
-        p = Path(name)
-        if p.is_absolute():
-            return p if p.exists() else None
-        base = self.path.parent if self.path is not None else Path.cwd()
-        sub = "csi" if key == "csi_file" else "images"
-        for cand in (base / p, base / sub / self.split / p, base / sub / p):
-            if cand.exists():
-                return cand
-        return None
+    def resolve(self, img: dict[str, Any], key: str = "file_name") -> Path | None:
+        """Absolute path of an image's ``file_name`` (or ``csi_file``) relative to the JSON's folder; None if unset."""
+        return resolve_path(self.root, img.get(key))
 
     # -- editing --------------------------------------------------------------------
     def apply(self, op: Op) -> None:
@@ -192,45 +183,15 @@ class AnnotationDocument:
     def validate(self, check_files: bool = True) -> list[str]:
         """Problems that make the file unsafe to overwrite (empty list = valid).
 
-        Checks image entries (``file_name``, positive ``width``/``height``), every
-        annotation (ids unique, image present, box/keypoints/DensePose in range) and,
-        when ``check_files``, that image files exist. At most ``MAX_PROBLEMS`` messages
-        plus a summary line.
+        Uses the project's dataset checks (:func:`app.backend.data.validate.check_dataset`,
+        the same the loader applies: ids, sizes, referenced files when ``check_files``, box,
+        keypoint and DensePose ranges, duplicate ids, unknown images). At most
+        ``MAX_PROBLEMS`` messages plus a summary line.
         """
-        problems: list[str] = []
-        total = 0
-
-        def add(msg: str) -> None:
-            nonlocal total
-            total += 1
-            if len(problems) < MAX_PROBLEMS:
-                problems.append(msg)
-
-        missing = 0
-        for img in self.images:
-            w, h = img.get("width"), img.get("height")
-            if not isinstance(w, int) or not isinstance(h, int) or w <= 0 or h <= 0:
-                add(f"image {img['id']}: width/height must be positive integers")
-            if not isinstance(img.get("file_name"), str):
-                add(f"image {img['id']}: no file_name")
-            elif check_files and self.resolve(img) is None:
-                missing += 1
-                if missing <= 3:
-                    add(f"image {img['id']}: file not found: {img['file_name']}")
-        if missing > 3:
-            add(f"{missing} image files not found in total")
-        seen: set[Any] = set()
-        for ann in self.iter_anns():
-            try:
-                validate_ann_dict(ann)
-            except AnnotationValidationError as exc:
-                add(str(exc))
-                continue
-            if ann["id"] in seen:
-                add(f"annotation id {ann['id']} is used twice")
-            seen.add(ann["id"])
-        if self.orphans:
-            add(f"{len(self.orphans)} annotations refer to images not in the file")
-        if total > len(problems):
-            problems.append(f"... {total - len(problems)} more problems")
+        _, _, found = check_dataset(self.to_coco(), self.root, check_files=check_files)
+        problems = [str(p) for p in found[:MAX_PROBLEMS]]
+        if self.orphans and not found:
+            problems.append(f"{len(self.orphans)} annotations refer to images not in the file")
+        if len(found) > MAX_PROBLEMS:
+            problems.append(f"... {len(found) - MAX_PROBLEMS} more problems")
         return problems

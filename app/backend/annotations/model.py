@@ -65,8 +65,8 @@ class Person:
         extra: every other key of the annotation dict, kept as loaded.
     """
 
-    ann_id: int
-    image_id: int
+    ann_id: int | str
+    image_id: int | str
     bbox: list[float]
     keypoints: list[float] | None = None
     dp: list[DensePosePoint] | None = None
@@ -84,8 +84,8 @@ class Person:
             ]
         kps = ann.get("keypoints")
         return cls(
-            ann_id=int(ann.get("id", -1)),
-            image_id=int(ann.get("image_id", -1)),
+            ann_id=ann.get("id", -1),
+            image_id=ann.get("image_id", -1),
             bbox=[float(b) for b in ann.get("bbox", (0, 0, 0, 0))],
             keypoints=None if kps is None else [float(k) for k in kps],
             dp=dp,
@@ -170,25 +170,6 @@ class Person:
                 p.validate()
             except AnnotationValidationError as exc:
                 raise AnnotationValidationError(f"annotation {self.ann_id}: {exc}") from None
-
-
-def validate_ann_dict(ann: dict[str, Any]) -> None:
-    """Validate a raw annotation dict, including that the ``dp_*`` lists have equal lengths."""
-    if not isinstance(ann, dict):
-        raise AnnotationValidationError("an annotation is not a JSON object")
-    for key in ("id", "image_id", "bbox"):
-        if key not in ann:
-            raise AnnotationValidationError(f"an annotation lacks '{key}'")
-    present = [k for k in DP_KEYS if k in ann]
-    if present and len(present) != len(DP_KEYS):
-        raise AnnotationValidationError(f"annotation {ann['id']}: has {present} but not all of {list(DP_KEYS)}")
-    if present and len({len(ann[k]) for k in DP_KEYS}) != 1:
-        raise AnnotationValidationError(f"annotation {ann['id']}: dp_x/dp_y/dp_I/dp_U/dp_V lengths differ")
-    try:
-        person = Person.from_ann(ann)
-    except (TypeError, ValueError) as exc:
-        raise AnnotationValidationError(f"annotation {ann.get('id')}: malformed value ({exc})") from None
-    person.validate()
 
 
 def _num(x: float) -> float | int:

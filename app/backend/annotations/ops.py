@@ -25,15 +25,15 @@ class OpConflictError(RuntimeError):
     """An operation does not fit the document state it is applied to."""
 
 
-def replace_op(image_id: int, index: int, before: dict[str, Any], after: dict[str, Any], label: str = "") -> Op:
+def replace_op(image_id: int | str, index: int, before: dict[str, Any], after: dict[str, Any], label: str = "") -> Op:
     return {"op": "replace", "image_id": image_id, "index": index, "before": before, "after": after, "label": label}
 
 
-def insert_op(image_id: int, index: int, ann: dict[str, Any], label: str = "") -> Op:
+def insert_op(image_id: int | str, index: int, ann: dict[str, Any], label: str = "") -> Op:
     return {"op": "insert", "image_id": image_id, "index": index, "ann": ann, "label": label}
 
 
-def remove_op(image_id: int, index: int, ann: dict[str, Any], label: str = "") -> Op:
+def remove_op(image_id: int | str, index: int, ann: dict[str, Any], label: str = "") -> Op:
     return {"op": "remove", "image_id": image_id, "index": index, "ann": ann, "label": label}
 
 
@@ -54,8 +54,8 @@ def check_op(op: Any) -> Op:
     """Check the shape of an operation read from a journal; returns it or raises OpConflictError."""
     if not isinstance(op, dict) or op.get("op") not in OP_KINDS:
         raise OpConflictError("journal entry is not an edit operation")
-    if not isinstance(op.get("index"), int) or not isinstance(op.get("image_id"), int):
-        raise OpConflictError("journal entry lacks an integer image_id/index")
+    if not isinstance(op.get("index"), int) or not isinstance(op.get("image_id"), (int, str)):
+        raise OpConflictError("journal entry lacks an image_id or an integer index")
     needed = ("before", "after") if op["op"] == "replace" else ("ann",)
     for key in needed:
         if not isinstance(op.get(key), dict):

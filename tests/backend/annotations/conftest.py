@@ -17,9 +17,9 @@ def make_coco(root: Path, num_images: int = 3, with_files: bool = True) -> Path:
     images, anns = [], []
     ann_id = 1
     for n in range(num_images):
-        name = f"{n:06d}.jpg"
+        name = f"images/train/{n:06d}.jpg"
         if with_files:
-            cv2.imwrite(str(root / "images" / "train" / name), rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+            cv2.imwrite(str(root / name), rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
         images.append({"id": n + 1, "file_name": name, "width": 64, "height": 48, "csi_file": None})
         for _ in range(2):
             kps = []

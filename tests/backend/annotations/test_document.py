@@ -33,7 +33,7 @@ def _pycoco_anns(path: Path) -> dict:
 def _d2_dicts(path: Path) -> list[dict]:
     from detectron2.data.datasets.coco import load_coco_json
 
-    return load_coco_json(str(path), str(path.parent / "images" / "train"), extra_annotation_keys=DP_KEYS)
+    return load_coco_json(str(path), str(path.parent), extra_annotation_keys=DP_KEYS)
 
 
 def test_unedited_save_reproduces_the_file(coco_file: Path, tmp_path: Path) -> None:
@@ -109,17 +109,18 @@ def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
 def test_validation_reports_broken_annotations_and_missing_files(tmp_path: Path) -> None:
     from tests.backend.annotations.conftest import make_coco
 
-    path = make_coco(tmp_path, with_files=False)
+    path = make_coco(tmp_path)
+    (tmp_path / "images" / "train" / "000002.jpg").unlink()
     data = json.loads(path.read_text())
     data["annotations"][0]["dp_I"][0] = 30
     data["annotations"][1]["keypoints"][2] = 5
     data["annotations"][2]["id"] = data["annotations"][3]["id"]
     doc = AnnotationDocument(data, path)
     problems = "\n".join(doc.validate())
-    assert "not in 1..24" in problems
-    assert "visibility 5" in problems
-    assert "used twice" in problems
-    assert "file not found" in problems
+    assert "dp_I must be integers in 1..24" in problems
+    assert "visibility must be 0, 1 or 2, got [5]" in problems
+    assert "duplicate annotation id" in problems
+    assert "file_name not found" in problems
 
 
 def test_person_validation_and_geometry() -> None:

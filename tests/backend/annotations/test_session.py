@@ -85,7 +85,7 @@ def test_invalid_file_is_never_overwritten(tmp_path: Path) -> None:
     path = make_coco(tmp_path, with_files=False)
     original = path.read_bytes()
     s = AnnotationSession.open(path)
-    assert not s.writable and any("file not found" in p for p in s.problems)
+    assert not s.writable and any("file_name not found" in p for p in s.problems)
     assert s.save_path.name == "train.edited.json"
     _move_kp(s, 1, 0, 42)
     s.save()
