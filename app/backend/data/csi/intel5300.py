@@ -35,28 +35,22 @@ _MIN_BFEE_RECORD = 95  # 3 + 20 + 72 bytes: the smallest (1x1) CSI record
 
 
 def looks_like_intel5300(head: bytes) -> bool:
-    """True if ``head`` (the first bytes of a file) starts with plausible 0xBB/0xC1 records.
+    """True if ``head`` (the first bytes of a file) starts with a plausible 0xBB/0xC1 record.
 
-    Checks up to the first three records that fit in ``head``: each must be a CSI or MAC
-    record of sensible length (a cheap sniff; :func:`validate_intel5300` does the full walk).
+    A cheap sniff of the first record only (code, length, antenna counts);
+    :func:`validate_intel5300` walks the whole file and names the exact problem.
     """
-    pos = 0
-    seen = 0
-    while seen < 3 and pos + 3 <= len(head):
-        field_len = int.from_bytes(head[pos : pos + 2], "big")
-        code = head[pos + 2]
-        if code not in (CODE_BFEE, CODE_MAC) or field_len < 1 or field_len - 1 > _CSIREAD_BUFFER:
-            return False
-        if code == CODE_BFEE:
-            if field_len - 1 < _BFEE_HEADER:
-                return False
-            if pos + 3 + 10 <= len(head):
-                nrx, ntx = head[pos + 3 + 8], head[pos + 3 + 9]
-                if not (1 <= nrx <= _MAX_ANTENNAS and 1 <= ntx <= _MAX_ANTENNAS):
-                    return False
-        pos += 2 + field_len
-        seen += 1
-    return seen > 0
+    if len(head) < 3:
+        return False
+    field_len = int.from_bytes(head[0:2], "big")
+    code = head[2]
+    if code not in (CODE_BFEE, CODE_MAC) or field_len < 1 or field_len - 1 > _CSIREAD_BUFFER:
+        return False
+    if code == CODE_MAC:
+        return field_len - 1 >= _MAC_MIN
+    if field_len - 1 < _BFEE_HEADER or len(head) < 13:
+        return False
+    return 1 <= head[11] <= _MAX_ANTENNAS and 1 <= head[12] <= _MAX_ANTENNAS
 
 
 def validate_intel5300(data: bytes, where: str) -> tuple[int, int]:
@@ -91,7 +85,7 @@ def validate_intel5300(data: bytes, where: str) -> tuple[int, int]:
             n_bfee += 1
         elif code == CODE_MAC:
             if not (_MAC_MIN <= body_len <= _CSIREAD_BUFFER):
-                raise CsiFormatError(f"{where}: MAC record {n_rec} at offset {pos} has bad length {body_len}")
+                raise CsiFormatError(f"{where}: bad Intel 5300 log: MAC record {n_rec} at offset {pos} has bad length {body_len}")
             n_mac += 1
         pos = end
         n_rec += 1
@@ -104,20 +98,20 @@ def validate_intel5300(data: bytes, where: str) -> tuple[int, int]:
 
 def _check_bfee(data: bytes, body: int, body_len: int, where: str, n_rec: int, pos: int) -> None:
     if not (_BFEE_HEADER <= body_len <= _CSIREAD_BUFFER):
-        raise CsiFormatError(f"{where}: CSI record {n_rec} at offset {pos} has bad length {body_len}")
+        raise CsiFormatError(f"{where}: bad Intel 5300 log: CSI record {n_rec} at offset {pos} has bad length {body_len}")
     nrx, ntx = data[body + 8], data[body + 9]
     if not (1 <= nrx <= _MAX_ANTENNAS and 1 <= ntx <= _MAX_ANTENNAS):
-        raise CsiFormatError(f"{where}: CSI record {n_rec} at offset {pos} has Nrx={nrx}, Ntx={ntx} (allowed 1..3)")
+        raise CsiFormatError(f"{where}: bad Intel 5300 log: CSI record {n_rec} at offset {pos} has Nrx={nrx}, Ntx={ntx} (allowed 1..3)")
     payload = data[body + 16] | (data[body + 17] << 8)
     if payload != 60 * nrx * ntx + 12 or _BFEE_HEADER + payload > body_len:
         raise CsiFormatError(
-            f"{where}: CSI record {n_rec} at offset {pos} has a CSI payload of {payload} bytes, "
+            f"{where}: bad Intel 5300 log: CSI record {n_rec} at offset {pos} has a CSI payload of {payload} bytes, "
             f"expected {60 * nrx * ntx + 12} for {nrx}x{ntx} antennas within a {body_len}-byte record"
         )
     antenna_sel = data[body + 15]
     perm = [(antenna_sel >> (2 * j)) & 0x3 for j in range(nrx)]
     if sorted(perm) != list(range(nrx)):
-        raise CsiFormatError(f"{where}: CSI record {n_rec} at offset {pos} has an invalid antenna permutation {perm}")
+        raise CsiFormatError(f"{where}: bad Intel 5300 log: CSI record {n_rec} at offset {pos} has an invalid antenna permutation {perm}")
 
 
 def unwrap_timestamp_low(ts_low: np.ndarray) -> np.ndarray:

@@ -177,11 +177,14 @@ def _read_npz(p: str) -> CsiRecording:
 
 def _load_member(p: str, npz: np.lib.npyio.NpzFile, key: str) -> np.ndarray:
     try:
-        return npz[key]
+        arr = npz[key]
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise CsiFormatError(f"{p}: array {key!r} holds Python objects (pickled data), which are never loaded") from exc
         raise CsiFormatError(f"{p}: array {key!r} is malformed: {exc}") from exc
+    if not isinstance(arr, np.ndarray):  # NpzFile hands back raw bytes for non-.npy members
+        raise CsiFormatError(f"{p}: member {key!r} is not a NumPy array")
+    return arr
 
 
 def _as_4d(p: str, arr: np.ndarray, name: str) -> np.ndarray:
