@@ -33,7 +33,11 @@ For frame ``f`` at CSI-relative time ``c``:
 Windows are reported as indices into the *original* packet order of the log.
 
 Clock drift is the slope of a least-squares line through (frame time, matched packet time)
-over all matched frames: ``drift_ppm = (slope - 1) * 1e6``.
+over all matched frames: ``drift_ppm = (slope - 1) * 1e6``, reported with its standard
+error. It shows a systematic lag building up between the streams (e.g. a video whose real
+frame rate differs from the one its frame times assume). Because matching picks the
+nearest packet, the lag it can show is bounded by the tolerance over the recording's
+length; a drift well inside its error is no drift at all.
 """
 
 from __future__ import annotations
@@ -180,6 +184,7 @@ class Alignment:
     offset_s: float
     max_offset_s: float
     drift_ppm: float | None
+    drift_stderr_ppm: float | None  #: standard error of the slope (timestamp jitter limits it)
     video_span_s: tuple[float, float]  #: on the CSI-relative clock
     csi_span_s: tuple[float, float]  #: on the CSI-relative clock
 
@@ -199,6 +204,7 @@ class Alignment:
             "max_offset_s": self.max_offset_s,
             "mean_abs_match_error_ms": float(np.mean(np.abs(off)) * 1e3) if off.size else None,
             "clock_drift_ppm": self.drift_ppm,
+            "clock_drift_stderr_ppm": self.drift_stderr_ppm,
             "video_span_s": list(self.video_span_s),
             "csi_span_s": list(self.csi_span_s),
             "csi": self.stream.to_dict(),
@@ -261,10 +267,7 @@ def align_frames(
             f"no frame is within {tol * 1e3:.1f} ms of a CSI packet (video {video_span[0]:.3f} .. "
             f"{video_span[1]:.3f} s, CSI {csi_span[0]:.3f} .. {csi_span[1]:.3f} s)"
         )
-    drift = None
-    if matched.sum() >= 3 and np.ptp(c[matched]) > 0:
-        slope = np.polyfit(c[matched], t[nearest[matched]], 1)[0]
-        drift = float((slope - 1.0) * 1e6)
+    drift, drift_err = _drift(c[matched], t[nearest[matched]])
     return Alignment(
         frame_times_s=frames,
         frame_times_csi_s=c,
@@ -275,6 +278,19 @@ def align_frames(
         offset_s=float(offset_s),
         max_offset_s=tol,
         drift_ppm=drift,
+        drift_stderr_ppm=drift_err,
         video_span_s=video_span,
         csi_span_s=csi_span,
     )
+
+
+def _drift(x: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None]:
+    """Least-squares slope of y on x as ppm away from 1, and its standard error (ppm)."""
+    if x.size < 3 or np.ptp(x) <= 0:
+        return None, None
+    xc = x - x.mean()
+    sxx = float(np.sum(xc * xc))
+    slope = float(np.sum(xc * (y - y.mean())) / sxx)
+    resid = y - y.mean() - slope * xc
+    stderr = float(np.sqrt(np.sum(resid * resid) / (x.size - 2) / sxx))
+    return (slope - 1.0) * 1e6, stderr * 1e6
