@@ -137,13 +137,10 @@ def prepare_csi_stats(cfg: CfgNode) -> CfgNode:
     cfg = cfg.clone()
     was_frozen = cfg.is_frozen()
     cfg.defrost()
-    cfg.INPUT.CSI.AMP_MEAN = stats["amp_mean"]
-    cfg.INPUT.CSI.AMP_STD = stats["amp_std"]
-    cfg.INPUT.CSI.PHASE_MEAN = stats["phase_mean"]
-    cfg.INPUT.CSI.PHASE_STD = stats["phase_std"]
+    stats.apply_to_cfg(cfg)
     if was_frozen:
         cfg.freeze()
-    logger.info("CSI normalisation over %d training samples: %s", stats["num_samples"], stats)
+    logger.info("CSI normalisation over %d training samples: %s", stats.num_samples, stats.to_cfg_dict())
     return cfg
 
 

@@ -1,0 +1,129 @@
+"""``python main.py infer``: predict files and write overlay PNGs plus a COCO results JSON.
+
+::
+
+    python main.py infer --config-file F --weights W --input FILES_OR_DIRS... --output DIR [KEY VALUE ...]
+
+Inputs follow the model's modality: CSI files (.npz, .npy, .dat, .mat) for CSI models,
+images (.jpg, .jpeg, .png, .bmp) for image models; a folder contributes its matching files
+(sorted, not recursive); a dataset JSON (COCO-DensePose with ``csi_file``) contributes
+its records, drawn on their RGB frames. Writes ``DIR/<stem>.png`` (BGR overlay) per input
+and ``DIR/predictions.json`` (format: :mod:`app.backend.engine.export`). An unreadable input
+is reported and skipped; if none can be read the command fails with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from app.cli import UserError
+
+CSI_SUFFIXES = (".npz", ".npy", ".dat", ".mat")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("infer", help="predict CSI files or images; write overlay PNGs and predictions.json")
+    p.add_argument("--config-file", default="", metavar="FILE", help="config of the trained model (e.g. OUTPUT_DIR/config.yaml)")
+    p.add_argument("--weights", default="", metavar="W", help="checkpoint (.pth); default MODEL.WEIGHTS")
+    p.add_argument("--input", nargs="+", required=True, metavar="PATH", help="files, folders or dataset JSONs")
+    p.add_argument("--output", required=True, metavar="DIR", help="folder for <stem>.png overlays and predictions.json")
+    p.add_argument("--score-threshold", type=float, default=0.3, help="drop detections below this score (default 0.3)")
+    p.add_argument("opts", nargs=argparse.REMAINDER, metavar="KEY VALUE", help="config overrides")
+    p.set_defaults(func=run)
+
+
+def collect_inputs(paths: list[str], modality: str) -> list[dict]:
+    """Expand ``paths`` into records ``{"path", "record" (dataset dict) or None}`` in order."""
+    suffixes = CSI_SUFFIXES if modality == "csi" else IMAGE_SUFFIXES
+    items: list[dict] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            items += [{"path": str(f), "record": None} for f in sorted(p.iterdir()) if f.suffix.lower() in suffixes]
+        elif p.suffix.lower() == ".json" and p.is_file():
+            from app.backend.data import load_coco_densepose_json
+
+            items += [{"path": r.get("csi_file") or r.get("file_name") or str(p), "record": r} for r in load_coco_densepose_json(p)]
+        elif p.is_file():
+            if p.suffix.lower() not in suffixes:
+                raise UserError(f"{p}: not a {'CSI' if modality == 'csi' else 'image'} file for this {modality} model ({', '.join(suffixes)})")
+            items.append({"path": str(p), "record": None})
+        else:
+            raise UserError(f"input not found: {p}")
+    if not items:
+        raise UserError(f"no {'CSI' if modality == 'csi' else 'image'} files in {', '.join(paths)}")
+    return items
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+    import numpy as np
+
+    from app.backend.config import load_config
+    from app.backend.engine.export import frame_to_coco_results
+    from app.backend.engine.predictor import Predictor
+    from app.backend.errors import is_user_error
+    from app.backend.vis import OverlayOptions
+
+    cfg = load_config(args.config_file or None, list(args.opts or []))
+    weights = args.weights or cfg.MODEL.WEIGHTS
+    if not weights:
+        raise UserError("no weights: pass --weights W (or MODEL.WEIGHTS W)")
+    if not os.path.isfile(weights):
+        raise UserError(f"weights not found: {weights}")
+    items = collect_inputs(args.input, cfg.INPUT.MODALITY)
+    out_dir = Path(args.output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    predictor = Predictor(cfg, weights)
+    options = OverlayOptions(score_threshold=args.score_threshold)
+
+    results: list[dict] = []
+    used: set[str] = set()
+    failed = 0
+    t0 = time.perf_counter()
+    for k, item in enumerate(items):
+        try:
+            if item["record"] is not None:
+                out = predictor.predict_record(item["record"], options)
+            elif cfg.INPUT.MODALITY == "csi":
+                out = predictor.predict_csi(item["path"], options=options)
+            else:
+                img = cv2.imread(item["path"], cv2.IMREAD_COLOR)
+                if img is None:
+                    raise UserError(f"{item['path']}: cannot read image")
+                out = predictor.predict_image(img, options)
+        except Exception as exc:
+            if not (isinstance(exc, UserError) or is_user_error(exc)):
+                raise
+            failed += 1
+            print(f"skipped {item['path']}: {exc}", file=sys.stderr)
+            continue
+        pred = out.prediction.select(out.prediction.scores >= args.score_threshold)
+        stem = _unique_stem(Path(item["path"]).stem, used)
+        cv2.imwrite(str(out_dir / f"{stem}.png"), np.ascontiguousarray(out.overlay))
+        results += frame_to_coco_results(pred, image_id=k, file_name=item["path"])
+        done = k + 1
+        if done == len(items) or done % 10 == 0:
+            rate = done / max(time.perf_counter() - t0, 1e-6)
+            print(f"[{done}/{len(items)}] {rate:.1f} inputs/s, ETA {(len(items) - done) / rate:.0f}s", flush=True)
+    if failed == len(items):
+        raise UserError(f"none of the {len(items)} inputs could be read")
+    with open(out_dir / "predictions.json", "w") as f:
+        json.dump(results, f)
+    print(f"wrote {len(items) - failed} overlays and {len(results)} detections to {out_dir}/predictions.json")
+    return 0
+
+
+def _unique_stem(stem: str, used: set[str]) -> str:
+    name, n = stem, 1
+    while name in used:
+        n += 1
+        name = f"{stem}_{n}"
+    used.add(name)
+    return name

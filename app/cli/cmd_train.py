@@ -1,0 +1,132 @@
+"""``python main.py train``: detectron2-style training (and ``--eval-only``) on one or many devices.
+
+Conventions of detectron2's ``tools/train_net.py``::
+
+    python main.py train --config-file F [--resume] [--eval-only] [--num-gpus N]
+        [--num-machines M] [--machine-rank R] [--dist-url URL] [KEY VALUE ...]
+
+With N * M > 1 the run goes through ``launch`` (DDP: NCCL on GPUs, gloo on CPUs).
+Progress and ETA are logged every 20 iterations (and metrics.json/TensorBoard written
+to OUTPUT_DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from app.cli import UserError
+
+
+def add_launch_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of detectron2's ``default_argument_parser`` (minus the ones we do not use)."""
+    p.add_argument("--config-file", default="", metavar="FILE", help="YAML config (its _BASE_ chain is followed)")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/last_checkpoint if it exists")
+    p.add_argument("--num-gpus", type=int, default=1, help="processes per machine (one per GPU; on CPU, gloo processes)")
+    p.add_argument("--num-machines", type=int, default=1, help="total number of machines")
+    p.add_argument("--machine-rank", type=int, default=0, help="rank of this machine (0 .. num-machines - 1)")
+    p.add_argument(
+        "--dist-url", default="auto", help="tcp://HOST:PORT of machine 0 for multi-machine jobs ('auto': a free local port)"
+    )
+    p.add_argument("opts", nargs=argparse.REMAINDER, metavar="KEY VALUE", help="config overrides")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model (detectron2 conventions; DDP over --num-gpus/--num-machines)")
+    add_launch_arguments(p)
+    p.add_argument("--eval-only", action="store_true", help="only evaluate MODEL.WEIGHTS (or the last checkpoint with --resume)")
+    p.set_defaults(func=run)
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Fail fast, in the launching process, on arguments and configs that cannot work."""
+    from app.backend.config import load_config
+
+    if args.num_gpus < 1 or args.num_machines < 1:
+        raise UserError("--num-gpus and --num-machines must be at least 1")
+    if not 0 <= args.machine_rank < args.num_machines:
+        raise UserError(f"--machine-rank must lie in 0..{args.num_machines - 1}")
+    if args.num_machines > 1 and args.dist_url == "auto":
+        raise UserError("multi-machine jobs need --dist-url tcp://HOST:PORT of machine 0")
+    load_config(args.config_file or None, list(args.opts or []))  # raises ConfigError (exit 2)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_args(args)
+    if args.num_gpus * args.num_machines == 1:
+        return main_worker(args)
+    import torch.multiprocessing as mp
+
+    from app.backend.engine.distributed import launch
+
+    try:
+        launch(main_worker, args.num_gpus, args.num_machines, args.machine_rank, args.dist_url, args=(args,))
+    except mp.ProcessExitedException as exc:
+        print(f"error: a training process exited with status {exc.exit_code} (see its messages above)", file=sys.stderr)
+        return int(exc.exit_code) if exc.exit_code and exc.exit_code > 0 else 1
+    except mp.ProcessRaisedException as exc:
+        print(f"error: a training process failed:\n{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main_worker(args: argparse.Namespace) -> int:
+    """Body of one process (rank). Returns the exit code; in DDP workers a failure exits non-zero."""
+    from detectron2.utils import comm
+
+    from app.backend.errors import is_user_error
+
+    distributed = comm.get_world_size() > 1
+    try:
+        code = _train_or_eval(args)
+    except Exception as exc:
+        if not (distributed and is_user_error(exc)):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        code = 2
+    if distributed and code:
+        sys.exit(code)
+    return code
+
+
+def _train_or_eval(args: argparse.Namespace) -> int:
+    from detectron2.utils import comm
+
+    from app.backend.engine import run_training, setup_cfg
+
+    cfg = setup_cfg(args)
+    if args.eval_only:
+        results = evaluate(cfg, resume=args.resume)
+        if comm.is_main_process():
+            print(json.dumps(results, indent=1))
+        return 0
+    result = run_training(cfg, resume=args.resume)
+    if not comm.is_main_process():
+        return 0
+    if result["status"] == "diverged":
+        print(f"error: {result['message']}", file=sys.stderr)
+        return 1
+    print(result["message"])
+    if result["results"]:
+        print(json.dumps(result["results"], indent=1))
+    if result["last_checkpoint"]:
+        print(f"last checkpoint: {result['last_checkpoint']}")
+    return 0
+
+
+def evaluate(cfg, resume: bool = False) -> dict:
+    """Evaluate MODEL.WEIGHTS (or OUTPUT_DIR's last checkpoint with ``resume``) on DATASETS.TEST."""
+    from detectron2.evaluation.testing import flatten_results_dict
+
+    from app.backend.data import register_datasets
+    from app.backend.engine import AtomicCheckpointer, Trainer
+
+    register_datasets(cfg)
+    model = Trainer.build_model(cfg)
+    checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR)
+    if not cfg.MODEL.WEIGHTS and not (resume and checkpointer.has_checkpoint()):
+        raise UserError("nothing to evaluate: set MODEL.WEIGHTS (or use --resume with a trained OUTPUT_DIR)")
+    checkpointer.resume_or_load(cfg.MODEL.WEIGHTS, resume=resume)
+    results = Trainer.test(cfg, model)
+    return {k: float(v) for k, v in flatten_results_dict(results or {}).items() if isinstance(v, (int, float))}
