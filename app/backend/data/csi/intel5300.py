@@ -63,6 +63,10 @@ def validate_intel5300(data: bytes, where: str) -> tuple[int, int]:
     size = len(data)
     pos = 0
     n_bfee = n_mac = n_rec = 0
+    bodies: list[int] = []  # (offset of the body, its length, record number, record offset) per CSI record
+    body_lens: list[int] = []
+    rec_ids: list[int] = []
+    rec_pos: list[int] = []
     while pos < size:
         if pos + 3 > size:
             raise CsiFormatError(
@@ -81,7 +85,12 @@ def validate_intel5300(data: bytes, where: str) -> tuple[int, int]:
             )
         body_len = field_len - 1
         if code == CODE_BFEE:
-            _check_bfee(data, pos + 3, body_len, where, n_rec, pos)
+            if not (_BFEE_HEADER <= body_len <= _CSIREAD_BUFFER):
+                _check_bfee(data, pos + 3, body_len, where, n_rec, pos)
+            bodies.append(pos + 3)
+            body_lens.append(body_len)
+            rec_ids.append(n_rec)
+            rec_pos.append(pos)
             n_bfee += 1
         elif code == CODE_MAC:
             if not (_MAC_MIN <= body_len <= _CSIREAD_BUFFER):
@@ -93,7 +102,27 @@ def validate_intel5300(data: bytes, where: str) -> tuple[int, int]:
         raise CsiFormatError(f"{where}: Intel 5300 log holds no CSI (0xBB) records")
     if n_mac > size // _MIN_BFEE_RECORD:
         raise CsiFormatError(f"{where}: Intel 5300 log has an implausible number of MAC records ({n_mac})")
+    bad = _bad_bfee(np.frombuffer(data, dtype=np.uint8), np.asarray(bodies), np.asarray(body_lens))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        _check_bfee(data, bodies[k], body_lens[k], where, rec_ids[k], rec_pos[k])
+        raise CsiFormatError(f"{where}: bad Intel 5300 log: CSI record {rec_ids[k]} at offset {rec_pos[k]} is malformed")
     return n_bfee, n_mac
+
+
+def _bad_bfee(buf: np.ndarray, body: np.ndarray, body_len: np.ndarray) -> np.ndarray:
+    """bool per CSI record: antenna counts, payload length or antenna permutation invalid (vectorised)."""
+    nrx = buf[body + 8].astype(np.int64)
+    ntx = buf[body + 9].astype(np.int64)
+    payload = buf[body + 16].astype(np.int64) | (buf[body + 17].astype(np.int64) << 8)
+    sel = buf[body + 15].astype(np.int64)
+    bad = (nrx < 1) | (nrx > _MAX_ANTENNAS) | (ntx < 1) | (ntx > _MAX_ANTENNAS)
+    bad |= (payload != 60 * nrx * ntx + 12) | (_BFEE_HEADER + payload > body_len)
+    seen = np.zeros_like(sel)
+    for j in range(_MAX_ANTENNAS):  # the first nrx 2-bit fields must be a permutation of 0..nrx-1
+        seen |= np.where(j < nrx, 1 << ((sel >> (2 * j)) & 0x3), 0)
+    bad |= seen != (1 << np.clip(nrx, 0, _MAX_ANTENNAS)) - 1
+    return bad
 
 
 def _check_bfee(data: bytes, body: int, body_len: int, where: str, n_rec: int, pos: int) -> None:
@@ -139,7 +168,7 @@ def read_intel5300(path: str, data: bytes) -> CsiRecording:
         parsed.read()
     except Exception as exc:  # csiread raises plain Exception/ValueError on broken packets
         raise CsiFormatError(f"{path}: csiread could not parse the Intel 5300 log: {exc}") from exc
-    csi = np.asarray(parsed.csi)
+    csi = np.asarray(parsed.csi).astype(np.complex64)
     if csi.shape[0] != n_bfee:
         raise CsiFormatError(f"{path}: csiread parsed {csi.shape[0]} of {n_bfee} CSI records")
     nrx = np.asarray(parsed.Nrx, dtype=np.int16)

@@ -122,6 +122,10 @@ def test_dat_with_corrupt_lengths_never_reaches_csiread(tmp_path: Path, intel_da
     bad.write_bytes(bytes(data))
     _expect_error(bad, "nrx=7")
     data = bytearray(intel_dat.read_bytes())
+    data[second * 5 + 3 + 15] = 0b00_01_01  # antenna permutation (1, 1, 0) in the sixth record
+    bad.write_bytes(bytes(data))
+    _expect_error(bad, "permutation", "record 5")
+    data = bytearray(intel_dat.read_bytes())
     data[second : second + 2] = (4000).to_bytes(2, "big")  # overlong record (buffer overflow in C)
     bad.write_bytes(bytes(data))
     _expect_error(bad)
