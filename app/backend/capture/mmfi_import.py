@@ -1,0 +1,323 @@
+"""Import MM-Fi sequences (WiFi CSI + 2D keypoints, RGB frames where present) into our format.
+
+Supported layout (MM-Fi toolbox, github.com/ybhbingo/MMFi_dataset)::
+
+    ROOT/E01..E04/S01..S40/A01..A27/
+        wifi-csi/frame001.mat ...   CSIamp, CSIphase float64 (3 rx, 114 subcarriers, 10 packets)
+        rgb/frame001.npy ...        2D keypoints of the RGB frame, (17, 2) pixels (or (17, 3) with a score)
+        rgb/frame001.png|.jpg ...   the RGB frame itself, where present (the public release
+                                    withholds raw images for privacy and ships keypoints only)
+        ground_truth.npy            3D keypoints (frames, 17, 3) in metres: not imported (no
+                                    camera model to project them into the image)
+
+Every folder level is matched by name (``E\\d+``, ``S\\d+``, ``A\\d+``); other folders are
+ignored. A frame is imported when its ``wifi-csi`` file is non-empty; empty (0-byte) files,
+which MM-Fi has, are skipped and counted.
+
+Output (``out_dir``)::
+
+    dataset.json                  COCO JSON: one image per frame (csi_file, file_name if RGB exists)
+                                  and one person annotation per frame with 2D keypoints
+    csi/E01_S01_A01_001.npz       the frame's 10 packets, (10, 114, 3, 1); timestamps
+                                  (frame - 1) / 10 + k / 100 s (MM-Fi: 10 FPS, 10 packets a frame)
+    images/E01_S01_A01_001.png    copied RGB frame where present
+
+Keypoints: MM-Fi's 17 keypoints come in either COCO order or the Human3.6M order
+(pelvis, r_hip, r_knee, r_ankle, l_hip, l_knee, l_ankle, spine, thorax, nose, head,
+l_shoulder, l_elbow, l_wrist, r_shoulder, r_elbow, r_wrist). ``keypoint_order="auto"``
+decides per sequence: in COCO order keypoints 1..4 (eyes, ears) lie within a quarter of
+the body height of each other; in Human3.6M order they span hips to ankles. Human3.6M maps
+to COCO as nose <- nose, shoulders/elbows/wrists/hips/knees/ankles <- the same joints;
+COCO's eyes and ears have no source and get visibility 0. The box is the keypoints'
+extent grown by 10% on each side (20% upwards, for the head) and clipped to the image.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.backend.capture.coco_json import atomic_write_json, empty_dataset, read_json_or_none
+from app.backend.capture.recording_import import ImportProgress, ProgressCallback, StopCheck
+from app.backend.errors import DatasetError
+
+STATE_NAME = ".mmfi_import_state.json"
+DATASET_NAME = "dataset.json"
+MMFI_FPS = 10.0
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: COCO keypoint k <- Human3.6M joint H36M_TO_COCO[k] (-1: no source).
+H36M_TO_COCO = (9, -1, -1, -1, -1, 11, 14, 12, 15, 13, 16, 4, 1, 5, 2, 6, 3)
+_FRAME_RE = re.compile(r"^frame(\d+)$")
+
+
+@dataclass
+class MmfiImportOptions:
+    root: Path
+    out_dir: Path
+    environments: tuple[str, ...] = ()  #: e.g. ("E01",); empty = all
+    subjects: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    image_size: tuple[int, int] = (640, 480)  #: (width, height) when a sequence has no RGB frames
+    keypoint_order: str = "auto"  #: "auto", "coco" or "h36m"
+
+    def __post_init__(self) -> None:
+        self.root, self.out_dir = Path(self.root), Path(self.out_dir)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"MM-Fi root not found: {self.root}")
+        if self.keypoint_order not in ("auto", "coco", "h36m"):
+            raise DatasetError(f"keypoint order must be auto, coco or h36m, got {self.keypoint_order!r}")
+
+
+@dataclass
+class MmfiSequence:
+    env: str
+    subject: str
+    action: str
+    path: Path
+
+    @property
+    def key(self) -> str:
+        return f"{self.env}_{self.subject}_{self.action}"
+
+    def image_id(self, frame: int) -> int:
+        e, s, a = (int(x[1:]) for x in (self.env, self.subject, self.action))
+        return ((e * 100 + s) * 100 + a) * 1000 + frame
+
+
+@dataclass
+class MmfiImportReport:
+    out_dir: Path
+    complete: bool
+    sequences: int
+    frames: int
+    frames_with_keypoints: int
+    frames_with_rgb: int
+    skipped_empty: int
+    keypoint_orders: dict[str, str] = field(default_factory=dict)
+    json_path: Path | None = None
+    elapsed_s: float = 0.0
+
+    def lines(self) -> list[str]:
+        orders = {}
+        for o in self.keypoint_orders.values():
+            orders[o] = orders.get(o, 0) + 1
+        order_text = ", ".join(f"{n} {o}" for o, n in sorted(orders.items())) or "none"
+        out = [
+            f"MM-Fi: {self.sequences} sequences, {self.frames} frames imported in {self.elapsed_s:.2f} s "
+            f"({self.frames_with_keypoints} with 2D keypoints, {self.frames_with_rgb} with RGB frames, "
+            f"{self.skipped_empty} empty CSI files skipped)",
+            f"keypoint order per sequence: {order_text}",
+        ]
+        out.append(f"dataset: {self.json_path}" if self.complete else "import interrupted: run again to resume")
+        return out
+
+
+def _match(names: tuple[str, ...], name: str) -> bool:
+    return not names or name.upper() in {n.upper() for n in names}
+
+
+def find_sequences(opt: MmfiImportOptions) -> list[MmfiSequence]:
+    """Every ``E*/S*/A*`` folder under the root that has a ``wifi-csi`` folder, sorted."""
+    seqs = []
+    for env in sorted(p for p in opt.root.iterdir() if p.is_dir() and re.fullmatch(r"E\d+", p.name)):
+        if not _match(opt.environments, env.name):
+            continue
+        for subj in sorted(p for p in env.iterdir() if p.is_dir() and re.fullmatch(r"S\d+", p.name)):
+            if not _match(opt.subjects, subj.name):
+                continue
+            for act in sorted(p for p in subj.iterdir() if p.is_dir() and re.fullmatch(r"A\d+", p.name)):
+                if _match(opt.actions, act.name) and (act / "wifi-csi").is_dir():
+                    seqs.append(MmfiSequence(env.name, subj.name, act.name, act))
+    if not seqs:
+        raise DatasetError(f"{opt.root}: no MM-Fi sequences (E??/S??/A??/wifi-csi) found")
+    return seqs
+
+
+def _frames(folder: Path, suffixes: tuple[str, ...]) -> dict[int, Path]:
+    out: dict[int, Path] = {}
+    if folder.is_dir():
+        for p in folder.iterdir():
+            m = _FRAME_RE.match(p.stem)
+            if m and p.suffix.lower() in suffixes and p.is_file():
+                out.setdefault(int(m.group(1)), p)
+    return out
+
+
+def _load_keypoints(path: Path) -> np.ndarray | None:
+    """(17, 3) float64 x, y, score (score 1 when the file has none); None when unusable."""
+    try:
+        kp = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    kp = np.asarray(kp, dtype=np.float64).reshape(-1, kp.shape[-1]) if kp.ndim >= 2 else None
+    if kp is None or kp.shape[0] != 17 or kp.shape[1] not in (2, 3):
+        return None
+    if kp.shape[1] == 2:
+        kp = np.concatenate([kp, np.ones((17, 1))], axis=1)
+    return kp
+
+
+def detect_keypoint_order(keypoints: list[np.ndarray]) -> str:
+    """ "coco" or "h36m" for a sequence's (17, 3) keypoints (rule in the module doc)."""
+    ratios = []
+    for kp in keypoints:
+        xy = kp[:, :2][np.isfinite(kp[:, :2]).all(axis=1)]
+        if xy.shape[0] < 17:
+            continue
+        height = np.ptp(kp[:, 1])
+        if height > 0:
+            ratios.append(np.ptp(kp[1:5, :2], axis=0).max() / height)
+    return "coco" if ratios and float(np.median(ratios)) < 0.25 else "h36m"
+
+
+def to_coco_keypoints(kp: np.ndarray, order: str) -> np.ndarray:
+    """(17, 3) x, y, score in ``order`` -> (17, 3) COCO x, y, v (v 2 where finite and score > 0)."""
+    if order == "h36m":
+        src = np.array(H36M_TO_COCO)
+        out = np.where(src[:, None] >= 0, kp[np.maximum(src, 0)], 0.0)
+    else:
+        out = kp.copy()
+    ok = np.isfinite(out).all(axis=1) & (out[:, 2] > 0)
+    res = np.zeros((17, 3), dtype=np.float64)
+    res[ok, :2] = out[ok, :2]
+    res[ok, 2] = 2
+    return res
+
+
+def box_from_keypoints(kp: np.ndarray, width: int, height: int) -> list[float] | None:
+    """XYWH box around visible COCO keypoints (grown as the module doc says), or None."""
+    vis = kp[:, 2] > 0
+    if vis.sum() < 2:
+        return None
+    x0, y0 = kp[vis, :2].min(axis=0)
+    x1, y1 = kp[vis, :2].max(axis=0)
+    w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    x0, x1 = max(x0 - 0.1 * w, 0.0), min(x1 + 0.1 * w, float(width))
+    y0, y1 = max(y0 - 0.2 * h, 0.0), min(y1 + 0.1 * h, float(height))
+    if x1 - x0 <= 0 or y1 - y0 <= 0:
+        return None
+    return [round(float(x0), 2), round(float(y0), 2), round(float(x1 - x0), 2), round(float(y1 - y0), 2)]
+
+
+def import_mmfi(
+    opt: MmfiImportOptions, progress: ProgressCallback | None = None, should_stop: StopCheck | None = None
+) -> MmfiImportReport:
+    """Import every selected sequence (see the module doc). Safe to call again to resume."""
+    import cv2
+
+    from app.backend.data.csi import read_csi, write_csi_npz
+
+    t0 = time.perf_counter()
+    out = opt.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    seqs = find_sequences(opt)
+    settings = {
+        "root": str(opt.root.resolve()),
+        "filters": [opt.environments, opt.subjects, opt.actions],
+        "image_size": list(opt.image_size),
+        "keypoint_order": opt.keypoint_order,
+    }
+    state = read_json_or_none(out / STATE_NAME)
+    if not isinstance(state, dict) or state.get("settings") != json_round(settings):
+        if state is None and (out / DATASET_NAME).exists():
+            raise DatasetError(f"{out} already holds a dataset.json that this importer did not write")
+        state = {"settings": settings, "done": {}}
+    done: dict = state["done"]
+    plan = []
+    skipped = 0
+    orders: dict[str, str] = {}
+    for seq in seqs:
+        csi = _frames(seq.path / "wifi-csi", (".mat",))
+        kps = {i: _load_keypoints(p) for i, p in _frames(seq.path / "rgb", (".npy",)).items()}
+        kps = {i: k for i, k in kps.items() if k is not None}
+        imgs = _frames(seq.path / "rgb", IMAGE_SUFFIXES)
+        order = opt.keypoint_order if opt.keypoint_order != "auto" else detect_keypoint_order(list(kps.values()))
+        if kps:
+            orders[seq.key] = order
+        for i in sorted(csi):
+            if csi[i].stat().st_size == 0:
+                skipped += 1
+                continue
+            plan.append((seq, i, csi[i], kps.get(i), imgs.get(i), order))
+    total, written, cancelled = len(plan), 0, False
+    try:
+        for seq, i, csi_path, kp, img_path, order in plan:
+            key = str(seq.image_id(i))
+            if key in done:
+                continue
+            if should_stop is not None and should_stop():
+                cancelled = True
+                break
+            name = f"{seq.key}_{i:03d}"
+            rec = read_csi(csi_path)
+            write_csi_npz(out / "csi" / f"{name}.npz", rec.amplitude, rec.phase, (i - 1) / MMFI_FPS + rec.timestamps)
+            entry = {
+                "id": int(key),
+                "csi_file": f"csi/{name}.npz",
+                "width": opt.image_size[0],
+                "height": opt.image_size[1],
+                "mmfi": [seq.env, seq.subject, seq.action, i],
+            }
+            if img_path is not None:
+                img = cv2.imread(str(img_path), cv2.IMREAD_COLOR)
+                if img is not None:
+                    dst = out / "images" / f"{name}{img_path.suffix.lower()}"
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(img_path, dst)
+                    entry.update(file_name=f"images/{dst.name}", height=img.shape[0], width=img.shape[1])
+            if kp is not None:
+                coco = to_coco_keypoints(kp, order)
+                box = box_from_keypoints(coco, entry["width"], entry["height"])
+                if box is not None:
+                    entry["person"] = {"keypoints": [round(float(v), 2) for v in coco.reshape(-1)], "bbox": box}
+            done[key] = entry
+            written += 1
+            if progress is not None:
+                el = time.perf_counter() - t0
+                progress(ImportProgress(len(done), total, el, el / written * (total - len(done)), "importing MM-Fi"))
+    finally:
+        atomic_write_json(out / STATE_NAME, state)
+    report = MmfiImportReport(out, not cancelled, len(seqs), len(done), 0, 0, skipped, orders)
+    if not cancelled:
+        report.json_path = _write(out, done)
+        report.frames_with_keypoints = sum("person" in e for e in done.values())
+        report.frames_with_rgb = sum("file_name" in e for e in done.values())
+    report.elapsed_s = time.perf_counter() - t0
+    return report
+
+
+def json_round(obj):
+    """``obj`` as it reads back from JSON (tuples become lists)."""
+    import json
+
+    return json.loads(json.dumps(obj))
+
+
+def _write(out: Path, done: dict) -> Path:
+    data = empty_dataset({"description": "MM-Fi import (WiFi CSI + 2D keypoints)", "source": "MM-Fi"})
+    ann_id = 1
+    for key in sorted(done, key=int):
+        entry = dict(done[key])
+        person = entry.pop("person", None)
+        data["images"].append(entry)
+        if person is not None:
+            w, h = person["bbox"][2:]
+            data["annotations"].append(
+                {
+                    "id": ann_id,
+                    "image_id": entry["id"],
+                    "category_id": 1,
+                    "iscrowd": 0,
+                    "bbox": person["bbox"],
+                    "area": round(w * h, 2),
+                    "keypoints": person["keypoints"],
+                    "num_keypoints": int(sum(v > 0 for v in person["keypoints"][2::3])),
+                }
+            )
+            ann_id += 1
+    return atomic_write_json(out / DATASET_NAME, data)
