@@ -1,0 +1,159 @@
+"""detectron2 ``DatasetEvaluator`` for boxes, keypoints and DensePose (see :mod:`.metrics` for the keys)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from detectron2.data import DatasetCatalog
+from detectron2.evaluation import DatasetEvaluator
+from detectron2.utils import comm
+
+from app.backend.evaluation.geodesic import GeodesicTable, load_geodesic_table
+from app.backend.evaluation.metrics import evaluate_predictions
+from app.backend.structures.densepose import DensePoseResult
+from app.backend.structures.prediction import FramePrediction
+
+logger = logging.getLogger(__name__)
+RESULTS_FILE = "evaluation_results.json"
+
+
+def instances_to_frame_prediction(instances: Any, image_size: tuple[int, int] | None = None) -> FramePrediction:
+    """Convert detectron2 ``Instances`` (on CPU) from our model to a FramePrediction.
+
+    Uses ``app.backend.modeling.to_frame_prediction`` when the model package provides it;
+    otherwise reads ``pred_boxes``, ``scores``, ``pred_keypoints`` and ``pred_densepose``
+    (a list of DensePoseResult/None, or raw outputs converted by the model package's
+    ``densepose_to_results``).
+    """
+    dp = instances.pred_densepose if instances.has("pred_densepose") else None
+    if dp is not None and not (
+        isinstance(dp, Sequence) and all(r is None or isinstance(r, DensePoseResult) for r in dp)
+    ):
+        try:
+            from app.backend.modeling import to_frame_prediction
+        except ImportError:
+            to_frame_prediction = None
+        if to_frame_prediction is not None:
+            pred = to_frame_prediction(instances)
+            return (
+                pred
+                if image_size is None or tuple(pred.image_size) == tuple(image_size)
+                else replace_size(pred, image_size)
+            )
+    size = tuple(image_size or instances.image_size)
+    boxes = instances.pred_boxes.tensor.detach().cpu().numpy() if instances.has("pred_boxes") else np.zeros((0, 4))
+    scores = instances.scores.detach().cpu().numpy() if instances.has("scores") else np.ones(len(boxes))
+    kps = instances.pred_keypoints.detach().cpu().numpy() if instances.has("pred_keypoints") else None
+    dps = None
+    if dp is not None:
+        if isinstance(dp, Sequence) and all(r is None or isinstance(r, DensePoseResult) for r in dp):
+            dps = list(dp)
+        else:
+            from app.backend.modeling.densepose.outputs import densepose_to_results
+
+            dps = densepose_to_results(dp, boxes)
+    return FramePrediction(size, boxes, scores, kps, dps)
+
+
+def replace_size(pred: FramePrediction, image_size: tuple[int, int]) -> FramePrediction:
+    """The same prediction labelled with another ``image_size`` (coordinates unchanged).
+
+    detectron2's postprocessing already returns instances in the input's height/width, so
+    the requested size is the right label even if the converter read another one.
+    """
+    return FramePrediction(
+        tuple(image_size), pred.boxes, pred.scores, pred.keypoints, pred.densepose, pred.is_ground_truth, pred.extra
+    )
+
+
+class DensePoseCOCOEvaluator(DatasetEvaluator):
+    """COCO box AP, keypoint AP (OKS) and offline DensePose metrics through pycocotools.
+
+    Works with ``detectron2.evaluation.inference_on_dataset`` (``process`` takes the model's
+    ``[{"instances": Instances}]``) and in the training loop's ``EvalHook``; results are
+    detectron2's ``OrderedDict`` {"bbox": {...}, "keypoints": {...}, "densepose": {...}} and are
+    also written to ``<output_dir>/evaluation_results.json``. GPS/GPSm keys appear only when
+    ``TEST.DENSEPOSE.GEODESIC_DIR`` (or ``geodesic_dir``) names a geodesic table.
+    """
+
+    def __init__(
+        self,
+        dataset_name: str,
+        cfg: Any = None,
+        output_dir: str | None = None,
+        *,
+        geodesic_dir: str | None = None,
+        distributed: bool = True,
+        dataset_dicts: list[dict] | None = None,
+    ) -> None:
+        """
+        Args:
+            dataset_name: a name registered in ``DatasetCatalog`` (its dicts are the ground truth).
+            cfg: optional config; ``TEST.DENSEPOSE.GEODESIC_DIR`` is read from it.
+            output_dir: where the results JSON goes (None: not written).
+            geodesic_dir: overrides the config's geodesic folder.
+            distributed: gather predictions from all processes before evaluating.
+            dataset_dicts: ground truth to use instead of the catalog's.
+        """
+        self._dataset_name = dataset_name
+        self._output_dir = output_dir
+        self._distributed = distributed
+        self._dataset_dicts = dataset_dicts
+        if geodesic_dir is None and cfg is not None:
+            geodesic_dir = cfg.TEST.DENSEPOSE.GEODESIC_DIR
+        self._geodesic: GeodesicTable | None = load_geodesic_table(geodesic_dir)
+        self._predictions: dict[Any, FramePrediction] = {}
+
+    def reset(self) -> None:
+        self._predictions = {}
+
+    def process(self, inputs: list[dict], outputs: list[dict]) -> None:
+        """Store one FramePrediction per input image (``outputs[k]["instances"]`` or ``["prediction"]``)."""
+        for inp, out in zip(inputs, outputs):
+            size = (int(inp["height"]), int(inp["width"])) if "height" in inp else None
+            if isinstance(out.get("prediction"), FramePrediction):
+                pred = out["prediction"]
+            elif "instances" in out:
+                pred = instances_to_frame_prediction(out["instances"].to("cpu"), size)
+            else:
+                continue
+            self._predictions[inp["image_id"]] = pred
+
+    def evaluate(self) -> OrderedDict | dict:
+        predictions = self._predictions
+        if self._distributed:
+            comm.synchronize()
+            gathered = comm.gather(predictions, dst=0)
+            if not comm.is_main_process():
+                return {}
+            predictions = dict(itertools.chain.from_iterable(p.items() for p in gathered))
+        if not predictions:
+            logger.warning("DensePoseCOCOEvaluator: no predictions to evaluate on %s", self._dataset_name)
+        dicts = self._dataset_dicts if self._dataset_dicts is not None else DatasetCatalog.get(self._dataset_name)
+        results = evaluate_predictions(dicts, predictions, self._geodesic)
+        for task, metrics in results.items():
+            logger.info("%s %s: %s", self._dataset_name, task, ", ".join(f"{k}={v:.2f}" for k, v in metrics.items()))
+        if self._output_dir:
+            save_results(results, os.path.join(self._output_dir, RESULTS_FILE), dataset=self._dataset_name)
+        return results
+
+
+def save_results(results: OrderedDict, path: str, dataset: str = "") -> None:
+    """Write results as JSON (NaN written as null), atomically via a temporary file."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    clean = {
+        t: {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
+        for t, m in results.items()
+    }
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"dataset": dataset, "results": clean}, f, indent=2)
+    os.replace(tmp, path)
