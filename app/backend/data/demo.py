@@ -1,0 +1,303 @@
+"""The synthetic demo dataset: articulated people, DensePose ground truth, RGB frames and simulated CSI.
+
+Layout written by :func:`generate_demo_dataset`::
+
+    <root>/train.json, <root>/val.json          COCO-DensePose(+CSI) (see README "Dataset format")
+    <root>/images/<split>/NNNNNN.jpg            320x240 BGR JPEG frames
+    <root>/csi/<split>/NNNNNN.npz               CSI in our npz format (5 packets x 30 subcarriers x 3 RX x 3 TX)
+
+Each frame holds 1-3 people (:mod:`app.backend.data.demo_body`) in random poses, sizes and
+places over a textured room; people in front occlude those behind (keypoint visibility and
+DensePose points follow). The CSI comes from :mod:`app.backend.data.demo_csi_sim`. Everything is
+deterministic per seed (each frame draws from its own ``SeedSequence`` child). The DensePose
+charts are mirror-symmetric, so training may flip with ``INPUT.DENSEPOSE_FLIP mirror_charts``.
+
+Writing is atomic: files go to a temporary folder inside the output folder, the old JSONs are
+removed first and the new ones are put in place last, so an interrupted run never leaves a
+dataset that :func:`demo_dataset_ready` accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.backend.data import demo_body as body
+from app.backend.data import demo_csi_sim as sim
+from app.backend.data.rle import encode_dp_masks
+from app.backend.structures.body import COARSE_PART_NAMES, FINE_TO_COARSE, KEYPOINT_NAMES, KEYPOINT_SKELETON
+
+IMAGE_WIDTH, IMAGE_HEIGHT = 320, 240
+POINTS_PER_PERSON = 100
+GENERATOR_VERSION = 1
+CSI_FORMAT = "wifi-densepose-csi/1"
+SPLITS = ("train", "val")
+_FINE_TO_COARSE = np.array(FINE_TO_COARSE, dtype=np.uint8)
+
+
+def _background(rng: np.random.Generator) -> np.ndarray:
+    """Textured room: wall and floor with smooth noise, a few rectangles and grain; BGR uint8 (H, W, 3)."""
+    h, w = IMAGE_HEIGHT, IMAGE_WIDTH
+    horizon = int(h * rng.uniform(0.45, 0.6))
+    wall, floor = rng.uniform(60, 220, size=3), rng.uniform(40, 180, size=3)
+    img = np.empty((h, w, 3), np.float32)
+    ramp = np.linspace(0.85, 1.1, h, dtype=np.float32)[:, None, None]
+    img[:horizon] = wall
+    img[horizon:] = floor
+    img *= ramp
+    for k in range(int(rng.integers(6, 14))):  # floor boards converging to a vanishing point
+        x0 = (k + rng.uniform(0, 1)) * w / 8 - w / 4
+        ys = np.arange(horizon, h)
+        xl = w / 2 + (x0 - w / 2) * (ys - horizon) / max(h - horizon, 1)
+        cols = np.clip(xl.astype(int), 0, w - 1)
+        img[ys, cols] *= 0.75
+    for _ in range(int(rng.integers(2, 6))):  # furniture, windows, posters
+        x0, y0 = int(rng.integers(0, w - 20)), int(rng.integers(0, horizon))
+        x1, y1 = x0 + int(rng.integers(15, 90)), y0 + int(rng.integers(10, 80))
+        img[y0:y1, x0:x1] = rng.uniform(20, 240, size=3)
+    coarse = rng.normal(0, 12, size=(h // 16 + 1, w // 16 + 1, 3)).astype(np.float32)
+    img += cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    img += rng.normal(0, 4, size=img.shape).astype(np.float32)
+    return img
+
+
+def _sample_people(rng: np.random.Generator) -> list[body.Person]:
+    """1-3 people, sorted far to near, none hidden by more than about half."""
+    n = int(rng.integers(1, 4))
+    people: list[body.Person] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    for _ in range(n):
+        for _attempt in range(30):
+            p = body.sample_person(rng, IMAGE_WIDTH, IMAGE_HEIGHT)
+            b = body.person_bounds(body.body_parts(p))
+            if all(_overlap(b, o) < 0.45 for o in boxes):
+                people.append(p)
+                boxes.append(b)
+                break
+    people.sort(key=lambda q: q.depth)
+    return people
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box area."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / max(small, 1e-9)
+
+
+def render_frame(people: list[body.Person], rng: np.random.Generator) -> dict:
+    """Render people over a background.
+
+    Returns:
+        dict with ``image`` BGR uint8 (H, W, 3), ``person`` int16 (H, W) index of the visible
+        person (-1 = background), ``I`` uint8, ``U``/``V`` float32 (H, W) of the visible body,
+        ``boxes`` list of int (x0, y0, x1, y1) amodal person extents clipped to the frame (None if
+        the person lies outside), ``parts`` the capsules of each person.
+    """
+    h, w = IMAGE_HEIGHT, IMAGE_WIDTH
+    img = _background(rng)
+    pid = np.full((h, w), -1, np.int16)
+    fine = np.zeros((h, w), np.uint8)
+    uu = np.zeros((h, w), np.float32)
+    vv = np.zeros((h, w), np.float32)
+    boxes, all_parts = [], []
+    for k, p in enumerate(people):
+        parts = body.body_parts(p)
+        all_parts.append(parts)
+        x0, y0, x1, y1 = body.person_bounds(parts)
+        cx0, cy0 = max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0)
+        cx1, cy1 = min(int(np.ceil(x1)), w), min(int(np.ceil(y1)), h)
+        if cx1 <= cx0 or cy1 <= cy0:
+            boxes.append(None)
+            continue
+        ys, xs = np.mgrid[cy0:cy1, cx0:cx1].astype(np.float64) + 0.5
+        lab, u, v = body.render_person(parts, xs, ys)
+        on = lab > 0
+        if not on.any():
+            boxes.append(None)
+            continue
+        rows, cols = np.nonzero(on)
+        boxes.append(
+            (cx0 + int(cols.min()), cy0 + int(rows.min()), cx0 + int(cols.max()) + 1, cy0 + int(rows.max()) + 1)
+        )
+        colour = body.shade_person(parts, p.colours, lab, u, v)
+        sl = (slice(cy0, cy1), slice(cx0, cx1))
+        img[sl][on] = colour[on]
+        pid[sl][on] = k
+        fine[sl][on] = lab[on]
+        uu[sl][on] = u[on]
+        vv[sl][on] = v[on]
+    img += rng.normal(0, 3, size=img.shape).astype(np.float32)
+    image = np.clip(img, 0, 255).astype(np.uint8)
+    return {"image": image, "person": pid, "I": fine, "U": uu, "V": vv, "boxes": boxes, "parts": all_parts}
+
+
+def _annotation(k: int, p: body.Person, frame: dict, rng: np.random.Generator) -> dict | None:
+    """COCO-DensePose annotation of person k (None if it is not visible at all)."""
+    box = frame["boxes"][k]
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0, y1 - y0
+    kps = []
+    h, w = frame["person"].shape
+    for x, y in p.kp:
+        xi, yi = int(np.floor(x)), int(np.floor(y))
+        if not (0 <= xi < w and 0 <= yi < h):
+            kps += [0.0, 0.0, 0]
+            continue
+        vis = 2 if frame["person"][yi, xi] == k else 1
+        # COCO keypoints are pixel indices: continuous coordinate minus 0.5.
+        kps += [round(float(x) - 0.5, 2), round(float(y) - 0.5, 2), vis]
+    if p.facing < 0:  # face keypoints are behind the head
+        for name in ("nose", "left_eye", "right_eye"):
+            j = body.KP[name]
+            if kps[3 * j + 2] == 2:
+                kps[3 * j + 2] = 1
+    crop = (slice(y0, y1), slice(x0, x1))
+    mine = frame["person"][crop] == k
+    ann = {
+        "bbox": [float(x0), float(y0), float(bw), float(bh)],
+        "area": float(mine.sum()),
+        "category_id": 1,
+        "iscrowd": 0,
+        "keypoints": kps,
+        "num_keypoints": sum(1 for v in kps[2::3] if v > 0),
+    }
+    rows, cols = np.nonzero(mine)
+    if len(rows) == 0:
+        return ann
+    pick = rng.choice(len(rows), size=min(POINTS_PER_PERSON, len(rows)), replace=False)
+    r, c = rows[pick], cols[pick]
+    fine = frame["I"][crop]
+    ann["dp_x"] = [round(float(v), 3) for v in (c + 0.5) * 256.0 / bw]
+    ann["dp_y"] = [round(float(v), 3) for v in (r + 0.5) * 256.0 / bh]
+    ann["dp_I"] = [int(v) for v in fine[r, c]]
+    ann["dp_U"] = [round(float(v), 4) for v in frame["U"][crop][r, c]]
+    ann["dp_V"] = [round(float(v), 4) for v in frame["V"][crop][r, c]]
+    coarse = np.where(mine, _FINE_TO_COARSE[fine], 0).astype(np.uint8)
+    ann["dp_masks"] = encode_dp_masks(cv2.resize(coarse, (256, 256), interpolation=cv2.INTER_NEAREST))
+    return ann
+
+
+def _frame(seed_seq: np.random.SeedSequence, index: int, split: str, out: Path) -> tuple[dict, list[dict]]:
+    rng = np.random.default_rng(seed_seq)
+    people = _sample_people(rng)
+    frame = render_frame(people, rng)
+    name = f"{index:06d}"
+    img_rel, csi_rel = f"images/{split}/{name}.jpg", f"csi/{split}/{name}.npz"
+    ok, buf = cv2.imencode(".jpg", frame["image"], [cv2.IMWRITE_JPEG_QUALITY, 92])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    (out / img_rel).write_bytes(buf.tobytes())
+    pos, gain = sim.scene_scatterers(frame["parts"], (IMAGE_HEIGHT, IMAGE_WIDTH))
+    amp, phase, ts = sim.simulate_csi(pos, gain, rng, t0=index * 0.05)
+    _write_csi(out / csi_rel, amp, phase, ts)
+    anns = [a for k, p in enumerate(people) if (a := _annotation(k, p, frame, rng)) is not None]
+    image = {"id": index + 1, "file_name": img_rel, "csi_file": csi_rel, "width": IMAGE_WIDTH, "height": IMAGE_HEIGHT}
+    return image, anns
+
+
+def _write_csi(path: Path, amplitude: np.ndarray, phase: np.ndarray, timestamps: np.ndarray) -> None:
+    """Our CSI npz format, through the CSI package's writer when it is available."""
+    try:
+        from app.backend.data.csi import write_csi_npz
+    except ImportError:
+        np.savez(path, amplitude=amplitude, phase=phase, timestamps=timestamps, format=np.array(CSI_FORMAT))
+        return
+    write_csi_npz(path, amplitude, phase, timestamps)
+
+
+def _categories() -> list[dict]:
+    return [
+        {
+            "id": 1,
+            "name": "person",
+            "supercategory": "person",
+            "keypoints": list(KEYPOINT_NAMES),
+            "skeleton": [[a + 1, b + 1] for a, b in KEYPOINT_SKELETON],
+            "densepose_coarse_parts": list(COARSE_PART_NAMES),
+        }
+    ]
+
+
+def _split_json(split: str, num: int, seed: int, out: Path) -> dict:
+    children = np.random.SeedSequence([seed, SPLITS.index(split)]).spawn(num)
+    images, anns = [], []
+    for i, child in enumerate(children):
+        img, frame_anns = _frame(child, i, split, out)
+        images.append(img)
+        for a in frame_anns:
+            a["id"] = len(anns) + 1
+            a["image_id"] = img["id"]
+            anns.append(a)
+    info = {
+        "description": "WiFi DensePose Studio synthetic demo (simulated CSI, mirror-symmetric charts)",
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "split": split,
+        "mirror_rule": body.MIRROR_RULE,
+    }
+    return {"info": info, "images": images, "annotations": anns, "categories": _categories()}
+
+
+def generate_demo_dataset(out_dir: str | Path, num_train: int = 300, num_val: int = 60, seed: int = 0) -> dict:
+    """Write the demo dataset into ``out_dir`` (created if needed) and return the JSON paths.
+
+    Only ``train.json``, ``val.json``, ``images/`` and ``csi/`` inside ``out_dir`` are replaced;
+    other files there are left alone.
+
+    Returns:
+        ``{"train": Path, "val": Path, "root": Path, "seconds": float}``.
+    """
+    if num_train < 0 or num_val < 0:
+        raise ValueError("frame counts must be >= 0")
+    t0 = time.perf_counter()
+    out = Path(out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".demo-tmp-", dir=out))
+    try:
+        for split in SPLITS:
+            (tmp / "images" / split).mkdir(parents=True)
+            (tmp / "csi" / split).mkdir(parents=True)
+        jsons = {split: _split_json(split, n, seed, tmp) for split, n in zip(SPLITS, (num_train, num_val))}
+        for split, data in jsons.items():
+            (tmp / f"{split}.json").write_text(json.dumps(data, separators=(",", ":")))
+        for split in SPLITS:
+            (out / f"{split}.json").unlink(missing_ok=True)
+        for sub in ("images", "csi"):
+            old = out / sub
+            if old.exists():
+                os.replace(old, tmp / f"old-{sub}")
+            os.replace(tmp / sub, old)
+        for split in SPLITS:
+            os.replace(tmp / f"{split}.json", out / f"{split}.json")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"train": out / "train.json", "val": out / "val.json", "root": out, "seconds": time.perf_counter() - t0}
+
+
+def demo_dataset_ready(root: str | Path) -> bool:
+    """Cheap check: both JSONs parse, come from this generator version and every referenced file exists."""
+    root = Path(root).expanduser()
+    for split in SPLITS:
+        path = root / f"{split}.json"
+        try:
+            data = json.loads(path.read_text())
+            if data["info"]["generator_version"] != GENERATOR_VERSION:
+                return False
+            for img in data["images"]:
+                for key in ("file_name", "csi_file"):
+                    if not (root / img[key]).is_file():
+                        return False
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+    return True

@@ -1,0 +1,92 @@
+"""The synthetic demo dataset: layout, determinism, chart symmetry, atomic writing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from app.backend.data import demo_body as body
+from app.backend.data.demo import demo_dataset_ready, generate_demo_dataset
+from app.backend.data.rle import decode_dp_masks
+from app.backend.data.validate import validate_dataset
+from app.backend.structures.body import FINE_TO_COARSE, PART_FLIP
+
+
+def test_demo_layout_and_content(demo_dataset_dir: Path) -> None:
+    train = json.loads((demo_dataset_dir / "train.json").read_text())
+    val = json.loads((demo_dataset_dir / "val.json").read_text())
+    assert len(train["images"]) == 12 and len(val["images"]) == 6
+    assert demo_dataset_ready(demo_dataset_dir)
+    per_image: dict[int, int] = {}
+    for ann in train["annotations"]:
+        per_image[ann["image_id"]] = per_image.get(ann["image_id"], 0) + 1
+        if "dp_I" in ann:
+            assert 20 <= len(ann["dp_I"]) <= 100
+            segm = decode_dp_masks(ann["dp_masks"])
+            # every DensePose point lies on its coarse part in the mask
+            xs = np.clip(np.array(ann["dp_x"]).astype(int), 0, 255)
+            ys = np.clip(np.array(ann["dp_y"]).astype(int), 0, 255)
+            coarse = np.array(FINE_TO_COARSE)[ann["dp_I"]]
+            assert np.mean(segm[ys, xs] == coarse) > 0.9
+    assert set(per_image.values()) <= {1, 2, 3}
+    assert all(len(a["keypoints"]) == 51 for a in train["annotations"])
+    img0 = train["images"][0]
+    assert (demo_dataset_dir / img0["file_name"]).is_file() and (demo_dataset_dir / img0["csi_file"]).is_file()
+    with np.load(demo_dataset_dir / img0["csi_file"]) as z:
+        assert z["amplitude"].shape == (5, 30, 3, 3) and z["phase"].dtype == np.float32
+    assert validate_dataset(demo_dataset_dir / "train.json").ok
+
+
+def test_demo_is_deterministic_per_seed(tmp_path: Path, demo_dataset_dir: Path) -> None:
+    generate_demo_dataset(tmp_path / "a", num_train=3, num_val=1, seed=0)
+    generate_demo_dataset(tmp_path / "b", num_train=3, num_val=1, seed=1)
+    a = json.loads((tmp_path / "a" / "train.json").read_text())
+    ref = json.loads((demo_dataset_dir / "train.json").read_text())
+    # the first frames of a split do not depend on how many frames follow
+    assert a["annotations"] == [x for x in ref["annotations"] if x["image_id"] <= 3]
+    assert (tmp_path / "a/images/train/000001.jpg").read_bytes() == (
+        demo_dataset_dir / "images/train/000001.jpg"
+    ).read_bytes()
+    with np.load(tmp_path / "a/csi/train/000002.npz") as x, np.load(demo_dataset_dir / "csi/train/000002.npz") as y:
+        assert np.array_equal(x["phase"], y["phase"])
+    b = json.loads((tmp_path / "b" / "train.json").read_text())
+    assert b["annotations"] != a["annotations"]
+
+
+def test_charts_are_mirror_symmetric() -> None:
+    """Rendering the mirrored person == mirroring the rendering with PART_FLIP applied (U, V kept)."""
+    rng = np.random.default_rng(3)
+    width, height = 160, 120
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    for _ in range(4):
+        p = body.sample_person(rng, width, height)
+        lab, u, v = body.render_person(body.body_parts(p), xs, ys)
+        lab_m, u_m, v_m = body.render_person(body.body_parts(p.mirrored(width)), xs, ys)
+        flipped = np.array(PART_FLIP, dtype=np.uint8)[lab[:, ::-1]]
+        assert set(np.unique(lab)) - {0}, "person not in frame"
+        agree = flipped == lab_m
+        assert agree.mean() > 0.998
+        on = agree & (lab_m > 0)
+        assert np.abs(u[:, ::-1][on] - u_m[on]).max() < 1e-4
+        assert np.abs(v[:, ::-1][on] - v_m[on]).max() < 1e-4
+
+
+def test_demo_uses_all_24_parts(demo_dataset_dir: Path) -> None:
+    train = json.loads((demo_dataset_dir / "train.json").read_text())
+    parts = {i for a in train["annotations"] for i in a.get("dp_I", [])}
+    assert len(parts) >= 20
+
+
+def test_interrupted_generation_is_not_accepted(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    generate_demo_dataset(out, num_train=2, num_val=1, seed=0)
+    assert demo_dataset_ready(out)
+    (out / "val.json").unlink()  # what an interrupted regeneration leaves behind
+    assert not demo_dataset_ready(out)
+    (out / "stray.txt").write_text("user file")
+    generate_demo_dataset(out, num_train=2, num_val=1, seed=0)
+    assert demo_dataset_ready(out)
+    assert (out / "stray.txt").read_text() == "user file"
+    assert not list(out.glob(".demo-tmp-*"))
