@@ -1,0 +1,175 @@
+"""Chart-based DensePose losses at annotated points (as detectron2's DensePose ``DensePoseChartLoss``).
+
+Loss dict keys (all scalar tensors, before ``MODEL.LOSS_WEIGHTS.DENSEPOSE``):
+
+* ``loss_densepose_S``: cross-entropy of the coarse segmentation against the 256x256
+  ``segm`` of the matched ground truth resampled (nearest) onto each proposal's
+  heatmap; with 2 channels the target is person (segm > 0) vs background. Weight
+  ``INDEX_WEIGHTS``.
+* ``loss_densepose_I``: cross-entropy of the fine part logits sampled (bilinear) at the
+  annotated points that fall inside the proposal. Weight ``PART_WEIGHTS``.
+* ``loss_densepose_U`` / ``loss_densepose_V``: smooth-L1 (beta 1, summed over points) of
+  the U/V of the annotated part at those points. Weight ``POINT_REGRESSION_WEIGHTS``.
+
+With no annotated points all four are ``0 * sum(outputs)``: zero, but connected to the
+graph so every parameter gets a (zero) gradient and DistributedDataParallel never hangs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from detectron2.config import CfgNode, configurable
+from detectron2.structures import Instances
+from torch.nn import functional as F
+
+from app.backend.modeling.densepose.outputs import DensePoseOutputs
+
+
+def sample_points(maps: torch.Tensor, roi: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples of ``maps`` (R, C, H, W) at continuous pixel coords, one ROI per point.
+
+    Args:
+        roi: int64 (K,) ROI index of each point.
+        x, y: float (K,) positions in heatmap pixels (pixel centres at i + 0.5 grid, i.e.
+            x in [0, W] spans the map; values are clamped to the border).
+    Returns:
+        (K, C) sampled values.
+    """
+    h, w = maps.shape[-2:]
+    px = (x - 0.5).clamp(0, w - 1)
+    py = (y - 0.5).clamp(0, h - 1)
+    x0 = px.floor().long().clamp(max=w - 1)
+    y0 = py.floor().long().clamp(max=h - 1)
+    x1 = (x0 + 1).clamp(max=w - 1)
+    y1 = (y0 + 1).clamp(max=h - 1)
+    fx = (px - x0.to(px.dtype))[:, None]
+    fy = (py - y0.to(py.dtype))[:, None]
+    v00 = maps[roi, :, y0, x0]
+    v01 = maps[roi, :, y0, x1]
+    v10 = maps[roi, :, y1, x0]
+    v11 = maps[roi, :, y1, x1]
+    return (v00 * (1 - fx) + v01 * fx) * (1 - fy) + (v10 * (1 - fx) + v11 * fx) * fy
+
+
+def resample_segm(segm: torch.Tensor, gt_boxes: torch.Tensor, est_boxes: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Nearest resampling of box-relative label maps onto other boxes' heatmaps.
+
+    Args:
+        segm: (R, S, S) labels on a grid spanning each ``gt_boxes`` row (XYXY_ABS).
+        est_boxes: (R, 4) XYXY_ABS boxes whose (Hh, Wh) = ``size`` heatmaps are wanted.
+    Returns:
+        int64 (R, Hh, Wh) labels; 0 outside the ground-truth box.
+    """
+    hh, wh = size
+    dev = segm.device
+    ys = (torch.arange(hh, device=dev, dtype=torch.float32) + 0.5) / hh
+    xs = (torch.arange(wh, device=dev, dtype=torch.float32) + 0.5) / wh
+    ex0, ey0, ex1, ey1 = est_boxes.float().unbind(1)
+    gx0, gy0, gx1, gy1 = gt_boxes.float().unbind(1)
+    ax = ex0[:, None] + xs[None] * (ex1 - ex0)[:, None]  # (R, Wh) absolute x of heatmap columns
+    ay = ey0[:, None] + ys[None] * (ey1 - ey0)[:, None]
+    nx = (ax - gx0[:, None]) / (gx1 - gx0).clamp(min=1e-6)[:, None] * 2 - 1  # -1..1 over the GT box
+    ny = (ay - gy0[:, None]) / (gy1 - gy0).clamp(min=1e-6)[:, None] * 2 - 1
+    grid = torch.stack([nx[:, None, :].expand(-1, hh, -1), ny[:, :, None].expand(-1, -1, wh)], dim=-1)
+    out = F.grid_sample(segm[:, None].float(), grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    return out[:, 0].round().long()
+
+
+class DensePoseChartLoss:
+    """Computes the four chart losses for proposals matched to DensePose ground truth."""
+
+    @configurable
+    def __init__(self, *, index_weight: float = 5.0, part_weight: float = 1.0, point_weight: float = 0.01, num_coarse_segm_channels: int = 2):
+        self.w_segm = index_weight
+        self.w_part = part_weight
+        self.w_points = point_weight
+        self.n_segm_chan = num_coarse_segm_channels
+
+    @classmethod
+    def from_config(cls, cfg: CfgNode) -> dict:
+        h = cfg.MODEL.ROI_DENSEPOSE_HEAD
+        return {
+            "index_weight": h.INDEX_WEIGHTS,
+            "part_weight": h.PART_WEIGHTS,
+            "point_weight": h.POINT_REGRESSION_WEIGHTS,
+            "num_coarse_segm_channels": h.NUM_COARSE_SEGM_CHANNELS,
+        }
+
+    @staticmethod
+    def fake_losses(outputs: DensePoseOutputs) -> dict[str, torch.Tensor]:
+        return {
+            "loss_densepose_S": outputs.coarse_segm.sum() * 0,
+            "loss_densepose_I": outputs.fine_segm.sum() * 0,
+            "loss_densepose_U": outputs.u.sum() * 0,
+            "loss_densepose_V": outputs.v.sum() * 0,
+        }
+
+    def __call__(self, proposals: Sequence[Instances], outputs: DensePoseOutputs) -> dict[str, torch.Tensor]:
+        """
+        Args:
+            proposals: per image, the ROIs the outputs were computed for (in order), with
+                ``proposal_boxes``, ``gt_boxes`` and ``gt_densepose`` (DensePoseTargets;
+                None entries are skipped).
+            outputs: predictor outputs, one row per ROI over all images.
+        """
+        dev = outputs.u.device
+        rois, xs, ys, parts, us, vs = [], [], [], [], [], []
+        seg_rows, seg_maps, seg_gt, seg_est = [], [], [], []
+        offset = 0
+        for inst in proposals:
+            n = len(inst)
+            if n and inst.has("gt_densepose"):
+                gt_boxes = inst.gt_boxes.tensor
+                est_boxes = inst.proposal_boxes.tensor
+                for j, dp in enumerate(inst.gt_densepose):
+                    if dp is None or len(dp) == 0:
+                        continue
+                    gx0, gy0, gx1, gy1 = gt_boxes[j]
+                    ex0, ey0, ex1, ey1 = est_boxes[j]
+                    ax = gx0 + dp.x.to(dev) / 256.0 * (gx1 - gx0)
+                    ay = gy0 + dp.y.to(dev) / 256.0 * (gy1 - gy0)
+                    inside = (ax >= ex0) & (ax <= ex1) & (ay >= ey0) & (ay <= ey1)
+                    # positions in heatmap pixels of this ROI (0..W spans the proposal box)
+                    xs.append(((ax - ex0) / (ex1 - ex0).clamp(min=1e-6))[inside])
+                    ys.append(((ay - ey0) / (ey1 - ey0).clamp(min=1e-6))[inside])
+                    rois.append(torch.full((int(inside.sum()),), offset + j, dtype=torch.long, device=dev))
+                    parts.append(dp.i.to(dev).long()[inside])
+                    us.append(dp.u.to(dev).float()[inside])
+                    vs.append(dp.v.to(dev).float()[inside])
+                    if dp.segm is not None:
+                        seg_rows.append(offset + j)
+                        seg_maps.append(dp.segm.to(dev))
+                        seg_gt.append(gt_boxes[j])
+                        seg_est.append(est_boxes[j])
+            offset += n
+        if not rois or sum(len(r) for r in rois) == 0:
+            return self.fake_losses(outputs)
+        roi = torch.cat(rois)
+        hh, wh = outputs.u.shape[-2:]
+        x = torch.cat(xs) * wh
+        y = torch.cat(ys) * hh
+        part = torch.cat(parts)
+        fg = part > 0
+        fine = sample_points(outputs.fine_segm, roi, x, y)
+        losses = {"loss_densepose_I": F.cross_entropy(fine, part) * self.w_part}
+        if bool(fg.any()):
+            idx = part[fg][:, None]
+            u_est = sample_points(outputs.u, roi[fg], x[fg], y[fg]).gather(1, idx)[:, 0]
+            v_est = sample_points(outputs.v, roi[fg], x[fg], y[fg]).gather(1, idx)[:, 0]
+            losses["loss_densepose_U"] = F.smooth_l1_loss(u_est, torch.cat(us)[fg], reduction="sum") * self.w_points
+            losses["loss_densepose_V"] = F.smooth_l1_loss(v_est, torch.cat(vs)[fg], reduction="sum") * self.w_points
+        else:
+            losses["loss_densepose_U"] = outputs.u.sum() * 0
+            losses["loss_densepose_V"] = outputs.v.sum() * 0
+        if seg_rows:
+            with torch.no_grad():
+                target = resample_segm(torch.stack(seg_maps), torch.stack(seg_gt), torch.stack(seg_est), (hh, wh))
+                if self.n_segm_chan == 2:
+                    target = (target > 0).long()
+            est = outputs.coarse_segm[torch.tensor(seg_rows, device=dev)]
+            losses["loss_densepose_S"] = F.cross_entropy(est, target) * self.w_segm
+        else:
+            losses["loss_densepose_S"] = outputs.coarse_segm.sum() * 0
+        return losses
