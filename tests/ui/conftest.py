@@ -1,0 +1,41 @@
+"""Fixtures of the app tests: the QApplication with isolated INI settings and a small demo project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+#: Overrides that make demo_cpu tiny: a few seconds per 10 iterations on 2 CPU cores.
+TINY = {
+    "MODEL.MTN.OUTPUT_SIZE": [64, 64],
+    "MODEL.MTN.ENCODER_DIMS": [64],
+    "MODEL.MTN.FUSION_DIMS": [128],
+    "SOLVER.IMS_PER_BATCH": 2,
+    "SOLVER.MAX_ITER": 10,
+    "SOLVER.CHECKPOINT_PERIOD": 1000,
+    "SOLVER.WARMUP_ITERS": 2,
+    "UI.METRICS_PERIOD": 1,
+    "UI.PREVIEW_PERIOD": 5,
+    "UI.PREVIEW_SAMPLES": 1,
+    "TEST.EVAL_PERIOD": 0,
+    "DATALOADER.NUM_WORKERS": 0,
+}
+
+
+@pytest.fixture
+def qapp_settings(qapp):
+    """The QApplication configured like the app (INI settings under this test's XDG_CONFIG_HOME)."""
+    from app.ui.app import make_application
+
+    return make_application()
+
+
+@pytest.fixture
+def demo_project(tmp_path: Path, demo_dataset_dir: Path):
+    """A project on the session's small demo dataset with the TINY overrides."""
+    from app.backend.config import builtin_config
+    from app.ui.project import Project
+
+    overrides = {**TINY, "DATASETS.DEMO.ROOT": str(demo_dataset_dir)}
+    return Project.create(tmp_path / "proj", builtin_config("demo_cpu"), name="test", overrides=overrides)
