@@ -64,8 +64,10 @@ def read_csi(path: str | os.PathLike) -> CsiRecording:
             names the file and the reason.
     """
     p = str(path)
-    if not os.path.isfile(p):
+    if not os.path.exists(p):
         raise CsiFormatError(f"{p}: no such CSI file")
+    if not os.path.isfile(p):
+        raise CsiFormatError(f"{p}: not a file")
     try:
         with open(p, "rb") as f:
             head = f.read(_HEAD_BYTES)
@@ -129,14 +131,16 @@ def _read_npy(p: str) -> CsiRecording:
     if not np.iscomplexobj(arr):
         raise CsiFormatError(f"{p}: a .npy CSI file must hold a complex (P, S, R[, T]) array, got dtype {arr.dtype}")
     csi = _as_4d(p, arr, "csi")
-    return _finish(p, np.abs(csi), np.angle(csi), None, "npy", [])
+    with np.errstate(all="ignore"):
+        amp, pha = np.abs(csi), np.angle(csi)
+    return _finish(p, amp, pha, None, "npy", [])
 
 
 def _read_npz(p: str) -> CsiRecording:
     try:
         with zipfile.ZipFile(p) as zf:
             total = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, EOFError) as exc:
         raise CsiFormatError(f"{p}: broken .npz (zip) archive: {exc}") from exc
     if total > MAX_NPZ_BYTES:
         raise CsiFormatError(f"{p}: .npz unpacks to {total} bytes, more than the {MAX_NPZ_BYTES} allowed")
@@ -169,7 +173,9 @@ def _read_npz(p: str) -> CsiRecording:
         if not np.iscomplexobj(csi):
             raise CsiFormatError(f"{p}: 'csi' must be a complex array, got dtype {csi.dtype}")
         csi = _as_4d(p, csi, "csi")
-        return _finish(p, np.abs(csi), np.angle(csi), ts, "npz", [], nrx, ntx)
+        with np.errstate(all="ignore"):
+            amp, pha = np.abs(csi), np.angle(csi)
+        return _finish(p, amp, pha, ts, "npz", [], nrx, ntx)
     raise CsiFormatError(
         f"{p}: .npz holds {sorted(keys)}; expected 'amplitude' + 'phase' (+ 'timestamps') or a complex 'csi'"
     )

@@ -72,8 +72,9 @@ class CsiRecording:
             raise CsiFormatError(f"{where}: amplitude/phase must be numeric, got {amp.dtype}/{pha.dtype}")
         if np.iscomplexobj(amp) or np.iscomplexobj(pha):
             raise CsiFormatError(f"{where}: amplitude and phase must be real-valued")
-        self.amplitude = amp.astype(np.float32, copy=False)
-        self.phase = pha.astype(np.float32, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge values become inf and are counted
+            self.amplitude = amp.astype(np.float32, copy=False)
+            self.phase = pha.astype(np.float32, copy=False)
         p, _, r, t = amp.shape
         ts = np.asarray(self.timestamps, dtype=np.float64).reshape(-1)
         if ts.shape != (p,):

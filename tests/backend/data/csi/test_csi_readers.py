@@ -206,3 +206,37 @@ def test_corrupt_mat_body(tmp_path: Path, mmfi_frames: list[Path]) -> None:
     bad = tmp_path / "cut.mat"
     bad.write_bytes(data[: len(data) // 3])
     _expect_error(bad)
+
+
+def test_mutated_real_files_give_a_recording_or_csi_format_error(
+    tmp_path: Path, intel_dat: Path, mmfi_frames: list[Path]
+) -> None:
+    """Seeded fuzzing: flipped bytes, cuts and garbage blocks never raise anything else."""
+    from app.backend.data.csi import CsiInputParams, csi_model_input
+
+    z = np.ones((5, 30, 3, 3), np.float32)
+    sources = [intel_dat, mmfi_frames[0], write_csi_npz(tmp_path / "ok.npz", z, z, np.arange(5) * 0.01)]
+    rng = np.random.default_rng(2024)
+    outcomes = {"ok": 0, "error": 0}
+    for i in range(90):
+        data = bytearray(sources[i % 3].read_bytes())
+        how = i // 3 % 3
+        if how == 0:
+            for _ in range(int(rng.integers(1, 20))):
+                data[int(rng.integers(0, len(data)))] = int(rng.integers(0, 256))
+        elif how == 1:
+            data = data[: int(rng.integers(1, len(data)))]
+        else:
+            at = int(rng.integers(0, len(data)))
+            data[at : at + 64] = rng.integers(0, 256, 64, dtype=np.uint8).tobytes()
+        path = tmp_path / f"m{i}"
+        path.write_bytes(bytes(data))
+        try:
+            x = csi_model_input(read_csi(path), CsiInputParams())
+        except CsiFormatError as exc:
+            assert str(path) in str(exc)
+            outcomes["error"] += 1
+        else:
+            assert x.shape == (2, 150, 3, 3) and np.all(np.isfinite(x))
+            outcomes["ok"] += 1
+    assert outcomes["error"] > 10
