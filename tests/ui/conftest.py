@@ -39,3 +39,13 @@ def demo_project(tmp_path: Path, demo_dataset_dir: Path):
 
     overrides = {**TINY, "DATASETS.DEMO.ROOT": str(demo_dataset_dir)}
     return Project.create(tmp_path / "proj", builtin_config("demo_cpu"), name="test", overrides=overrides)
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path, demo_dataset_dir: Path) -> Path:
+    """A writable copy of the session's small demo dataset (editors save into it)."""
+    import shutil
+
+    dst = tmp_path / "demo"
+    shutil.copytree(demo_dataset_dir, dst)
+    return dst
