@@ -30,7 +30,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from app.backend.evaluation.coco_sets import dt_annotations, gt_annotations, run_cocoeval
-from app.backend.evaluation.geodesic import GeodesicTable, point_gps
+from app.backend.evaluation.geodesic import GPS_KAPPA, GeodesicTable
 from app.backend.structures.densepose import DensePoseResult
 from app.backend.structures.prediction import FramePrediction
 from app.backend.vis.overlay import scale_prediction
@@ -122,11 +122,15 @@ def point_metrics(pairs: list[tuple[dict, dict]], num_annotated: int) -> dict[st
 
 
 def _gps(table: GeodesicTable, d: dict, g: dict) -> float:
+    """Per-person GPS of detection ``d`` against GT ``g`` (0 without points or DensePose)."""
     pts = g["dp_points"]
     if pts is None or d["densepose"] is None or len(pts["x"]) == 0:
         return 0.0
+    if "_gt_vertices" not in g:  # the GT side is the same for every detection: map it once
+        g["_gt_vertices"] = table.vertices(np.asarray(pts["i"]), np.stack([pts["u"], pts["v"]], axis=1))
     parts, uv = sample_result(d["densepose"], pts["x"], pts["y"])
-    return float(point_gps(table, pts["i"], np.stack([pts["u"], pts["v"]], axis=1), parts, uv).mean())
+    dist = table.distances(g["_gt_vertices"], table.vertices(parts, uv))
+    return float(np.exp(-(dist**2) / (2.0 * GPS_KAPPA**2)).mean())
 
 
 def _mask_iou(d: dict, g: dict) -> float:
