@@ -25,14 +25,12 @@ from typing import Any
 from detectron2.config import CfgNode
 from detectron2.config import get_cfg as _d2_get_cfg
 
+from app.backend.errors import ConfigError as ConfigError  # re-exported
+
 #: One-line help for every key the project adds (full dotted key -> text).
 CONFIG_HELP: dict[str, str] = {}
 
 CONFIGS_DIR = Path(__file__).resolve().parents[2] / "resources" / "configs"
-
-
-class ConfigError(ValueError):
-    """A config file or override is invalid; the message names the key and the reason."""
 
 
 def _declare(cfg: CfgNode, key: str, default: Any, help_text: str) -> None:

@@ -7,6 +7,10 @@ class UserFacingError(Exception):
     """Base for errors caused by user input: bad files, bad configs, bad arguments."""
 
 
+class ConfigError(UserFacingError, ValueError):
+    """A config file or override is invalid; the message names the key and the reason."""
+
+
 class CsiFormatError(UserFacingError):
     """A CSI file is malformed, truncated, foreign or has an unsupported layout."""
 
@@ -21,6 +25,4 @@ class CheckpointError(UserFacingError):
 
 def is_user_error(exc: BaseException) -> bool:
     """True for exceptions whose message should reach the user as one line."""
-    from app.backend.config import ConfigError
-
-    return isinstance(exc, (UserFacingError, ConfigError, FileNotFoundError))
+    return isinstance(exc, (UserFacingError, FileNotFoundError))
