@@ -10,7 +10,8 @@ Shortcuts: E edit, B new box/person, K place keypoints, P DensePose points, ] / 
 previous keypoint, 0 / 1 / 2 visibility of the current keypoint, D or PgDown next image,
 A or PgUp previous image, Del delete the selected DensePose point (Shift+Del the person),
 Ctrl+D duplicate the person, Y / X accept / reject the selected proposal, F fit,
-Ctrl+S save, Ctrl+Z / Ctrl+Shift+Z undo / redo.
+Ctrl+Shift+S save now, Ctrl+Z / Ctrl+Shift+Z undo / redo (the main window's Edit menu
+when the editor is embedded in it).
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class AnnotationEditor(QWidget):
         self._action("Accept proposal", "Y", self.accept_proposal, toolbar=False)
         self._action("Reject proposal", "X", self.reject_proposal, toolbar=False)
         self._action("Fit", "F", self.canvas.fit)
-        self._action("Save", QKeySequence.StandardKey.Save, self.save)
+        self._action("Save", "Ctrl+Shift+S", self.save)
         self.undo_action = self._action("Undo", QKeySequence.StandardKey.Undo, self.undo)
         self.redo_action = self._action("Redo", QKeySequence.StandardKey.Redo, self.redo)
 
@@ -152,6 +153,16 @@ class AnnotationEditor(QWidget):
         p.accept.clicked.connect(self.accept_proposal)
         p.accept_all.clicked.connect(self.accept_all_proposals)
         p.reject.clicked.connect(self.reject_proposal)
+
+    def set_undo_group(self, group: QUndoGroup) -> None:
+        """Join a window-wide QUndoGroup; its actions then own the undo/redo shortcuts."""
+        self.undo_group = group
+        for stack in self.stacks.values():
+            group.addStack(stack)
+        if self.stack is not None:
+            group.setActiveStack(self.stack)
+        self.undo_action.setShortcuts([])
+        self.redo_action.setShortcuts([])
 
     # -- sessions and navigation --------------------------------------------------------
     def add_session(self, session: AnnotationSession) -> None:

@@ -37,6 +37,29 @@ from app.widgets.dataset_stats import DatasetStatsPanel
 from app.widgets.thumbnail_grid import DatasetTableModel, MaskFilterProxy, ThumbnailGrid
 
 HEADERS = ["file", "split", "people", "keypoints", "DensePose", "CSI"]
+
+
+def project_dataset_paths(project) -> list[Path]:
+    """Dataset JSONs of a project: its ``datasets`` list, else DATASETS.JSON_FILES, else the demo's two files."""
+    root = Path(getattr(project, "root", "."))
+    paths = [root / p for p in getattr(project, "datasets", []) or []]
+    if paths:
+        return paths
+    try:
+        from app.backend.config import load_config
+
+        cfg = load_config(str(project.config_path))
+    except Exception:  # a broken config is the config view's to report
+        return []
+    paths = [Path(entry.split("=", 1)[-1]) for entry in cfg.DATASETS.JSON_FILES]
+    if paths:
+        return [p if p.is_absolute() else root / p for p in paths]
+    from app.backend.paths import default_demo_root
+
+    demo = Path(cfg.DATASETS.DEMO.ROOT) if cfg.DATASETS.DEMO.ROOT else default_demo_root()
+    return [demo / "train.json", demo / "val.json"]
+
+
 TRISTATE = ("any", "yes", "no")
 
 
@@ -131,6 +154,36 @@ class DatasetView(QWidget):
         self.grid.rowActivated.connect(self.open_row)
         self.table.doubleClicked.connect(lambda idx: self.open_row(int(idx.data(Qt.ItemDataRole.UserRole))))
         self.editor.message.connect(self.message)
+
+    # -- main window integration ---------------------------------------------------------
+    @property
+    def undo_stack(self):
+        """The undo stack of the file being edited (the main window makes it the active one)."""
+        return self.editor.stack
+
+    def set_undo_group(self, group: QUndoGroup) -> None:
+        """Join the main window's QUndoGroup (its Edit menu then owns Ctrl+Z / Ctrl+Shift+Z)."""
+        self.editor.set_undo_group(group)
+
+    def set_project(self, project) -> None:
+        """Remember the project's dataset files; they open when the view is first shown."""
+        self._project_paths = project_dataset_paths(project)
+        self._project_opened = False
+        if self.isVisible():
+            self._open_project_datasets()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if getattr(self, "_project_paths", None) and not self._project_opened:
+            self._open_project_datasets()
+
+    def _open_project_datasets(self) -> None:
+        self._project_opened = True
+        missing = [p for p in self._project_paths if not p.exists()]
+        if missing:
+            self.show_banner(f"dataset file not found: {missing[0]} (use Open demo or Open JSON…)")
+            return
+        self.open_paths(self._project_paths)
 
     # -- opening ------------------------------------------------------------------------
     def _ask_open(self) -> None:

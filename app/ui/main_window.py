@@ -89,6 +89,8 @@ class MainWindow(QMainWindow):
             stack = getattr(view, "undo_stack", None) or getattr(getattr(view, "form", None), "undo_stack", None)
             if stack is not None:
                 self.undo_group.addStack(stack)
+            if hasattr(view, "set_undo_group"):  # views with one undo stack per open file (Dataset)
+                view.set_undo_group(self.undo_group)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
         self.training_view.set_config_provider(self.config_view.current_config)

@@ -1,0 +1,29 @@
+"""The Dataset tab of the main window is our DatasetView, its edits join the window's QUndoGroup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.ui.dataset_view import DatasetView
+
+
+def test_main_window_hosts_dataset_view_with_shared_undo(qtbot, qapp_settings, demo_project, demo_copy: Path) -> None:
+    from app.ui.main_window import MainWindow
+
+    win = MainWindow(project=str(demo_project.root), open_initial=False)
+    qtbot.addWidget(win)
+    view = win.views["Dataset"]
+    assert isinstance(view, DatasetView)
+    with qtbot.waitSignal(view.datasetReady, timeout=30000):
+        view.open_paths([demo_copy / "train.json"])
+    view.open_row(0)
+    ed = view.editor
+    assert win.undo_group.activeStack() is ed.stack
+    ed.canvas.keypointMoved.emit(0, 0, 21.0, 22.0)
+    assert win.undo_group.canUndo()
+    win.undo_group.undo()
+    assert ed.session.doc.person(ed.image_id, 0).keypoint(0)[:2] != (21.0, 22.0)
+    win.undo_group.redo()
+    assert ed.session.doc.person(ed.image_id, 0).keypoint(0)[:2] == (21.0, 22.0)
+    win.discard_unsaved_on_close = True
+    win.close()
