@@ -64,7 +64,7 @@ def _background(rng: np.random.Generator) -> np.ndarray:
         img[y0:y1, x0:x1] = rng.uniform(20, 240, size=3)
     coarse = rng.normal(0, 12, size=(h // 16 + 1, w // 16 + 1, 3)).astype(np.float32)
     img += cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
-    img += rng.normal(0, 4, size=img.shape).astype(np.float32)
+    img += 4.0 * rng.standard_normal(img.shape, dtype=np.float32)
     return img
 
 
@@ -135,7 +135,7 @@ def render_frame(people: list[body.Person], rng: np.random.Generator) -> dict:
         fine[sl][on] = lab[on]
         uu[sl][on] = u[on]
         vv[sl][on] = v[on]
-    img += rng.normal(0, 3, size=img.shape).astype(np.float32)
+    img += 3.0 * rng.standard_normal(img.shape, dtype=np.float32)
     image = np.clip(img, 0, 255).astype(np.uint8)
     return {"image": image, "person": pid, "I": fine, "U": uu, "V": vv, "boxes": boxes, "parts": all_parts}
 

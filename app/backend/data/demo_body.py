@@ -133,49 +133,63 @@ def person_bounds(parts: list[Part]) -> tuple[float, float, float, float]:
 
 
 def render_person(parts: list[Part], xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fine part label, U and V at points.
+    """Fine part label, U and V on a pixel grid.
 
     Args:
-        xs, ys: float arrays of the same shape (any), continuous image coordinates.
+        xs, ys: float arrays (h, w) of a regular grid (as from ``np.mgrid``; x varies along
+            axis 1, y along axis 0), continuous image coordinates. Each part is evaluated only
+            inside its own extent.
 
     Returns:
-        (labels uint8 0..24 with 0 = not on the body, U float32, V float32), shaped like xs.
+        (labels uint8 0..24 with 0 = not on the body, U float32, V float32), each (h, w).
     """
-    n = len(parts)
-    best = np.full(xs.shape, -np.inf, dtype=np.float64)
-    which = np.full(xs.shape, -1, dtype=np.int16)
-    ss = np.empty((n, *xs.shape))
-    ds = np.empty((n, *xs.shape))
+    shape = xs.shape
+    best = np.full(shape, -np.inf, dtype=np.float64)
+    which = np.full(shape, -1, dtype=np.int16)
+    x_axis, y_axis = xs[0, :], ys[:, 0]
+    evaluated = []
     for j, pt in enumerate(parts):
+        lo = np.minimum(pt.a, pt.b) - pt.r
+        hi = np.maximum(pt.a, pt.b) + pt.r
+        c0, c1 = np.searchsorted(x_axis, [lo[0], hi[0]])
+        r0, r1 = np.searchsorted(y_axis, [lo[1], hi[1]])
+        if c1 <= c0 or r1 <= r0:
+            evaluated.append(None)
+            continue
+        win = (slice(r0, r1), slice(c0, c1))
         axis = pt.b - pt.a
         length = float(np.hypot(*axis))
         u = axis / length if length > 1e-9 else np.array([0.0, 1.0])
-        px, py = xs - pt.a[0], ys - pt.a[1]
+        px, py = xs[win] - pt.a[0], ys[win] - pt.a[1]
         s = px * u[0] + py * u[1]
         d = px * -u[1] + py * u[0]
-        sc = np.clip(s, 0.0, length)
-        dist = np.hypot(s - sc, d)
+        dist = np.hypot(s - np.clip(s, 0.0, length), d)
         score = np.where(dist <= pt.r, pt.rank * 10.0 - dist / pt.r, -np.inf)
-        take = score > best
-        best[take] = score[take]
-        which[take] = j
-        ss[j] = (s + pt.r) / (length + 2 * pt.r)
-        ds[j] = d / pt.r
-    labels = np.zeros(xs.shape, dtype=np.uint8)
-    uu = np.zeros(xs.shape, dtype=np.float32)
-    vv = np.zeros(xs.shape, dtype=np.float32)
+        bw = best[win]
+        take = score > bw
+        bw[take] = score[take]
+        which[win][take] = j
+        evaluated.append((win, (s + pt.r) / (length + 2 * pt.r), d / pt.r))
+    labels = np.zeros(shape, dtype=np.uint8)
+    uu = np.zeros(shape, dtype=np.float32)
+    vv = np.zeros(shape, dtype=np.float32)
     for j, pt in enumerate(parts):
-        m = which == j
+        if evaluated[j] is None:
+            continue
+        win, s_all, d_all = evaluated[j]
+        m = which[win] == j
         if not m.any():
             continue
-        s, d = ss[j][m], ds[j][m]
-        uu[m] = np.clip(s, 0.0, 1.0)
+        s, d = s_all[m], d_all[m]
+        uu[win][m] = np.clip(s, 0.0, 1.0)
         if pt.chart == "end":
-            vv[m] = np.clip(0.5 + 0.5 * pt.sigma * d, 0.0, 1.0)
-            labels[m] = pt.labels[0]
+            vv[win][m] = np.clip(0.5 + 0.5 * pt.sigma * d, 0.0, 1.0)
+            labels[win][m] = pt.labels[0]
         else:
-            vv[m] = np.clip(np.abs(d), 0.0, 1.0)
-            labels[m] = pt.labels[0] if pt.chart == "torso" else np.where(d * pt.sigma > 0, pt.labels[0], pt.labels[1])
+            vv[win][m] = np.clip(np.abs(d), 0.0, 1.0)
+            labels[win][m] = (
+                pt.labels[0] if pt.chart == "torso" else np.where(d * pt.sigma > 0, pt.labels[0], pt.labels[1])
+            )
     return labels, uu, vv
 
 
@@ -249,18 +263,14 @@ def shade_person(
     parts: list[Part], colours: np.ndarray, labels: np.ndarray, u: np.ndarray, v: np.ndarray
 ) -> np.ndarray:
     """BGR float32 (..., 3) body colours from the IUV maps (depends only on mirror-invariant I pairs, U, V)."""
-    out = np.zeros((*labels.shape, 3), dtype=np.float32)
-    shade = (1.0 - 0.45 * v**2)[..., None] * (0.92 + 0.08 * np.sin(u * 6 * np.pi))[..., None]
+    table = np.zeros((25, 3), dtype=np.float32)
     for pt in parts:
-        for lab in set(pt.labels):
-            m = labels == lab
-            if not m.any():
-                continue
-            key = next(k for k in _COLOUR_SLOT if k in pt.coarse_name)
-            col = colours[_COLOUR_SLOT[key]]
-            if pt.chart == "head":
-                col = np.where((u[m] > 0.62)[:, None], colours[4], col)
-            elif pt.chart == "torso" and lab == 1:
-                col = col * 0.7
-            out[m] = col * shade[m]
-    return out
+        key = next(k for k in _COLOUR_SLOT if k in pt.coarse_name)
+        for lab in pt.labels:
+            table[lab] = colours[_COLOUR_SLOT[key]]
+    table[1] *= 0.7  # torso_back
+    out = table[labels]
+    hair = ((labels == 23) | (labels == 24)) & (u > 0.62)
+    out[hair] = colours[4]
+    shade = (1.0 - 0.45 * v**2) * (0.92 + 0.08 * np.sin(u * 6 * np.pi))
+    return out * shade[..., None]

@@ -259,29 +259,30 @@ def check_dataset(
     cats = data.get("categories") or []
     cat_ids = {c.get("id") for c in cats if isinstance(c, dict)}
     images: list[dict] = []
-    sizes: dict[Any, tuple[int, int]] = {}
+    sizes: dict[Any, tuple[int, int]] = {}  # every image with a usable id and size, good or not
     for img in data["images"]:
         p = image_problems(img, root, check_files)
+        iid = img.get("id") if isinstance(img, dict) else None
+        if _is_id(iid):
+            if iid in sizes:
+                p = [*p, Problem("duplicate image id", iid)]
+            else:
+                w, h = img.get("width"), img.get("height")
+                sizes[iid] = (h, w) if isinstance(w, int) and isinstance(h, int) else None
         if p:
             problems.extend(p)
             continue
-        iid = img["id"]
-        if iid in sizes:
-            problems.append(Problem("duplicate image id", iid))
-            continue
-        sizes[iid] = (img["height"], img["width"])
         images.append(img)
-    by_image: dict[Any, list[dict]] = {iid: [] for iid in sizes}
-    all_ids = {im.get("id") for im in data["images"] if isinstance(im, dict) and _is_id(im.get("id"))}
+    by_image: dict[Any, list[dict]] = {img["id"]: [] for img in images}
     seen_ann: set = set()
     for ann in data["annotations"]:
         iid = ann.get("image_id") if isinstance(ann, dict) else None
-        p = annotation_problems(ann, sizes.get(iid) if _is_id(iid) else None, deep)
+        known = _is_id(iid) and iid in sizes
+        p = annotation_problems(ann, sizes[iid] if known else None, deep)
         if not p:
             aid = ann.get("id")
-            if iid not in sizes:
-                if not _is_id(iid) or iid not in all_ids:
-                    p = [Problem("annotation refers to an unknown image", iid, aid)]
+            if not known:
+                p = [Problem("annotation refers to an unknown image", iid, aid)]
             elif cats and ann.get("category_id") not in cat_ids:
                 p = [Problem(f"category_id {ann.get('category_id')!r} is not in 'categories'", iid, aid)]
             elif aid in seen_ann:

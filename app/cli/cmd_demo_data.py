@@ -1,0 +1,40 @@
+"""``python main.py demo-data``: generate the synthetic demo dataset (RGB, DensePose, simulated CSI)."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo-data", help="generate the synthetic demo dataset (people, DensePose, simulated WiFi CSI)")
+    p.add_argument("--out", default="", metavar="DIR", help="output folder (default: the user data directory)")
+    p.add_argument("--train", type=int, default=300, metavar="N", help="train frames (default 300)")
+    p.add_argument("--val", type=int, default=60, metavar="M", help="val frames (default 60)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--if-missing", action="store_true", help="do nothing if a complete demo dataset is already there")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.backend.data.demo import demo_dataset_ready, generate_demo_dataset
+    from app.backend.paths import default_demo_root
+
+    if args.train < 0 or args.val < 0:
+        raise UserError("--train and --val must be >= 0")
+    out = Path(args.out).expanduser() if args.out else default_demo_root()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
+    if args.if_missing and demo_dataset_ready(out):
+        print(f"demo dataset already present: {out}")
+        return 0
+    try:
+        result = generate_demo_dataset(out, num_train=args.train, num_val=args.val, seed=args.seed)
+    except OSError as exc:
+        raise UserError(f"cannot write the demo dataset to {out}: {exc}") from None
+    print(f"wrote {args.train} train + {args.val} val frames to {out} in {result['seconds']:.1f} s")
+    print(f"  {result['train']}\n  {result['val']}")
+    return 0
