@@ -67,6 +67,7 @@ class DatasetView(QWidget):
     """Browse and annotate datasets. Signals: ``message(str)``, ``datasetReady()``, ``loadFailed(str)``."""
 
     message = Signal(str)
+    mtnPreviewRequested = Signal(object, object)  # CSI file path, paired frame path (or None)
     datasetIndexed = Signal()
     datasetReady = Signal()
     loadFailed = Signal(str)
@@ -84,6 +85,8 @@ class DatasetView(QWidget):
 
         self.open_button = QPushButton("Open JSON…", self)
         self.demo_button = QPushButton("Open demo", self)
+        self.propose_button = QPushButton("Propose for selection", self)
+        self.mtn_button = QPushButton("MTN preview", self)
         self.split_filter = QComboBox(self)
         self.split_filter.addItem("all splits", None)
         self.kp_filter, self.dp_filter, self.csi_filter = (QComboBox(self) for _ in range(3))
@@ -113,7 +116,14 @@ class DatasetView(QWidget):
             self.csi_filter,
         ):
             bar.addWidget(w)
-        for w in (self.min_people, self.max_people, self.search, self.count_label):
+        for w in (
+            self.min_people,
+            self.max_people,
+            self.search,
+            self.propose_button,
+            self.mtn_button,
+            self.count_label,
+        ):
             bar.addWidget(w)
 
         self.model = DatasetTableModel(self)
@@ -152,6 +162,8 @@ class DatasetView(QWidget):
         self.max_people.valueChanged.connect(self.apply_filters)
         self.search.textChanged.connect(self.apply_filters)
         self.grid.rowActivated.connect(self.open_row)
+        self.propose_button.clicked.connect(self.propose_selection)
+        self.mtn_button.clicked.connect(self.request_mtn_preview)
         self.table.doubleClicked.connect(lambda idx: self.open_row(int(idx.data(Qt.ItemDataRole.UserRole))))
         self.editor.message.connect(self.message)
 
@@ -291,6 +303,38 @@ class DatasetView(QWidget):
 
     def selected_rows(self) -> list[int]:
         return self.grid.selected_rows()
+
+    def _row_image(self, row: int) -> tuple:
+        doc = self.index.docs[self.index.doc_of[row]]
+        return doc, doc.image(self.index.image_ids[row].item())
+
+    def propose_selection(self) -> None:
+        """Model proposals for the selected images (the editor shows them when each is opened)."""
+        rows = self.selected_rows()
+        if self.index is None or not rows:
+            self.message.emit("select images in the grid first")
+            return
+        if not self.assist.config_file and not self.assist._ask_model():
+            return
+        items = [(self.index.docs[self.index.doc_of[r]].path, self.index.image_ids[r].item()) for r in rows]
+        self.assist.propose([it for it in items if it[0].resolve() in self.editor.sessions])
+
+    def request_mtn_preview(self) -> None:
+        """Ask for the MTN preview of the selected (or edited) sample: emits mtnPreviewRequested."""
+        if self.index is None:
+            return
+        rows = self.selected_rows()
+        if rows:
+            doc, img = self._row_image(rows[0])
+        elif self.editor.session is not None:
+            doc, img = self.editor.session.doc, self.editor.session.doc.image(self.editor.image_id)
+        else:
+            return
+        csi = doc.resolve(img, "csi_file")
+        if csi is None:
+            self.message.emit(f"{img.get('file_name')}: no CSI file for this sample")
+            return
+        self.mtnPreviewRequested.emit(csi, doc.resolve(img))
 
     # -- shutdown -----------------------------------------------------------------------
     def shutdown_sessions(self) -> None:

@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
             if hasattr(view, "set_undo_group"):  # views with one undo stack per open file (Dataset)
                 view.set_undo_group(self.undo_group)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self._connect_part2_views()
         self.setCentralWidget(self.tabs)
         self.training_view.set_config_provider(self.config_view.current_config)
         self.inference_view.set_config_provider(self.config_view.current_config)
@@ -258,6 +259,18 @@ class MainWindow(QMainWindow):
         act = self.sender()
         if isinstance(act, QAction):
             self._try_open(str(act.data()))
+
+    def _connect_part2_views(self) -> None:
+        """Dataset view -> MTN preview of a sample (both views are app part 2)."""
+        dataset, preview = self.views.get("Dataset"), self.views.get("MTN Preview")
+        if hasattr(dataset, "mtnPreviewRequested") and hasattr(preview, "open_sample"):
+            dataset.mtnPreviewRequested.connect(self._show_mtn_preview)
+
+    @Slot(object, object)
+    def _show_mtn_preview(self, csi_path: Any, frame_path: Any) -> None:
+        preview = self.views["MTN Preview"]
+        preview.open_sample(csi_path, frame_path)
+        self.tabs.setCurrentWidget(preview)
 
     @Slot()
     def _on_view_action(self) -> None:

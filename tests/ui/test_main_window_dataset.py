@@ -27,3 +27,22 @@ def test_main_window_hosts_dataset_view_with_shared_undo(qtbot, qapp_settings, d
     assert ed.session.doc.person(ed.image_id, 0).keypoint(0)[:2] == (21.0, 22.0)
     win.discard_unsaved_on_close = True
     win.close()
+
+
+def test_dataset_sample_opens_in_mtn_preview(qtbot, qapp_settings, demo_project, demo_copy: Path) -> None:
+    from app.ui.main_window import MainWindow
+    from app.ui.mtn_preview_view import MtnPreviewView
+
+    win = MainWindow(project=str(demo_project.root), open_initial=False)
+    qtbot.addWidget(win)
+    view, preview = win.views["Dataset"], win.views["MTN Preview"]
+    assert isinstance(preview, MtnPreviewView)
+    with qtbot.waitSignal(view.datasetReady, timeout=30000):
+        view.open_paths([demo_copy / "train.json"])
+    view.grid.setCurrentIndex(view.proxy.index(2, 0))
+    with qtbot.waitSignal(preview.loaded, timeout=60000):
+        view.request_mtn_preview()
+    assert win.tabs.currentWidget() is preview
+    assert preview.frame.data is not None and "000002.npz" in preview.path_label.text()
+    win.discard_unsaved_on_close = True
+    win.close()
