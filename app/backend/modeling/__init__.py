@@ -51,7 +51,11 @@ def to_frame_prediction(instances: Instances) -> FramePrediction:
     when predicted, DensePose as one :class:`DensePoseResult` (or None) per instance.
     """
     inst = instances.to("cpu")
-    boxes = inst.pred_boxes.tensor.detach().numpy().astype(np.float32) if inst.has("pred_boxes") else np.zeros((0, 4), np.float32)
+    boxes = (
+        inst.pred_boxes.tensor.detach().numpy().astype(np.float32)
+        if inst.has("pred_boxes")
+        else np.zeros((0, 4), np.float32)
+    )
     scores = inst.scores.detach().numpy().astype(np.float32) if inst.has("scores") else np.ones(len(boxes), np.float32)
     keypoints = inst.pred_keypoints.detach().numpy().astype(np.float32) if inst.has("pred_keypoints") else None
     densepose = None

@@ -187,7 +187,9 @@ class CombinedModel(nn.Module):
         if not self.training:
             return self.inference(batched_inputs)
         images = self.preprocess_image(batched_inputs)
-        gt_instances = [x["instances"].to(self.device) for x in batched_inputs] if "instances" in batched_inputs[0] else None
+        gt_instances = (
+            [x["instances"].to(self.device) for x in batched_inputs] if "instances" in batched_inputs[0] else None
+        )
         features = self.backbone(images.tensor)
         proposals, proposal_losses = self.proposal_generator(images, features, gt_instances)
         _, detector_losses = self.roi_heads(images, features, proposals, gt_instances)
@@ -248,7 +250,9 @@ class CombinedModel(nn.Module):
         storage = get_event_storage()
         img = self._display_image(batched_inputs, images, 0)
         gt = batched_inputs[0].get("instances")
-        left = Visualizer(img, None).overlay_instances(boxes=gt.gt_boxes.tensor.cpu().numpy() if gt is not None else None)
+        left = Visualizer(img, None).overlay_instances(
+            boxes=gt.gt_boxes.tensor.cpu().numpy() if gt is not None else None
+        )
         top = proposals[0].proposal_boxes[:20].tensor.detach().cpu().numpy()
         right = Visualizer(img, None).overlay_instances(boxes=top)
         vis = np.concatenate([left.get_image(), right.get_image()], axis=1).transpose(2, 0, 1)

@@ -54,7 +54,9 @@ def norm_2d(norm: str, channels: int) -> nn.Module | None:
     raise ValueError(f"MODEL.MTN.NORM must be '', 'BN', 'SyncBN', 'GN' or 'LN', got {norm!r}")
 
 
-def mlp(in_dim: int, dims: Sequence[int], *, layer_norm: bool, dropout: float, last_activation: bool = True) -> nn.Sequential:
+def mlp(
+    in_dim: int, dims: Sequence[int], *, layer_norm: bool, dropout: float, last_activation: bool = True
+) -> nn.Sequential:
     """Linear layers of widths ``dims``, each followed by [LayerNorm] + ReLU [+ Dropout].
 
     With ``last_activation=False`` the last Linear layer stays linear (no norm, ReLU or dropout).
@@ -170,7 +172,11 @@ class MLPConvMTN(nn.Module):
         self.phase_encoder = mlp(in_dim, encoder_dims, layer_norm=use_ln, dropout=dropout)
         self.latent_size = int(latent_size)
         self.fusion = mlp(
-            2 * encoder_dims[-1], [*fusion_dims, self.latent_size**2], layer_norm=use_ln, dropout=dropout, last_activation=False
+            2 * encoder_dims[-1],
+            [*fusion_dims, self.latent_size**2],
+            layer_norm=use_ln,
+            dropout=dropout,
+            last_activation=False,
         )
 
         blocks: list[nn.Module] = []
@@ -233,7 +239,9 @@ class MLPConvMTN(nn.Module):
     def forward(self, csi: torch.Tensor) -> torch.Tensor:
         """(N, 2, P*S, R, T) normalised CSI -> (N, 3, H, W) image-like tensor."""
         if csi.dim() != 5 or csi.shape[1] != 2 or tuple(csi.shape[2:]) != self.input_shape:
-            raise ValueError(f"MTN expects CSI of shape (N, 2, {', '.join(map(str, self.input_shape))}), got {tuple(csi.shape)}")
+            raise ValueError(
+                f"MTN expects CSI of shape (N, 2, {', '.join(map(str, self.input_shape))}), got {tuple(csi.shape)}"
+            )
         n = csi.shape[0]
         amp = self.amp_encoder(csi[:, 0].reshape(n, -1))
         phase = self.phase_encoder(csi[:, 1].reshape(n, -1))

@@ -125,7 +125,10 @@ class DensePoseROIHeads(StandardROIHeads):
             scales = tuple(1.0 / input_shape[f].stride for f in in_features)
             in_channels = input_shape[in_features[0]].channels
         pooler = ROIPooler(
-            output_size=h.POOLER_RESOLUTION, scales=scales, sampling_ratio=h.POOLER_SAMPLING_RATIO, pooler_type=h.POOLER_TYPE
+            output_size=h.POOLER_RESOLUTION,
+            scales=scales,
+            sampling_ratio=h.POOLER_SAMPLING_RATIO,
+            pooler_type=h.POOLER_TYPE,
         )
         head = build_densepose_head(cfg, in_channels)
         return {
@@ -176,7 +179,9 @@ class DensePoseROIHeads(StandardROIHeads):
             losses.update(self._forward_densepose(features, proposals))
         return proposals, losses
 
-    def forward_with_given_boxes(self, features: dict[str, torch.Tensor], instances: list[Instances]) -> list[Instances]:
+    def forward_with_given_boxes(
+        self, features: dict[str, torch.Tensor], instances: list[Instances]
+    ) -> list[Instances]:
         """Keypoints and DensePose for known boxes (``pred_boxes``, ``pred_classes``)."""
         assert not self.training
         if self.kp_dp_refine is not None:
@@ -203,7 +208,9 @@ class DensePoseROIHeads(StandardROIHeads):
             out.append(p[keep])
         return out
 
-    def _densepose_features(self, features: dict[str, torch.Tensor], boxes: list[Boxes]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _densepose_features(
+        self, features: dict[str, torch.Tensor], boxes: list[Boxes]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Head features (R, D, P, P) for ``boxes``, and a zero scalar tied to the decoder/inputs."""
         feats = [features[f] for f in self.densepose_in_features]
         if self.decoder is not None:
@@ -211,7 +218,9 @@ class DensePoseROIHeads(StandardROIHeads):
         anchor = sum(f.sum() for f in feats) * 0 if self.training else torch.zeros((), device=feats[0].device)
         return self.densepose_head(self.densepose_pooler(feats, boxes)), anchor
 
-    def _densepose_losses(self, rois: list[Instances], outputs: DensePoseOutputs, anchor: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _densepose_losses(
+        self, rois: list[Instances], outputs: DensePoseOutputs, anchor: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         losses = self.densepose_loss(rois, outputs)
         losses["loss_densepose_S"] = losses["loss_densepose_S"] + anchor
         return losses
@@ -267,9 +276,16 @@ class DensePoseROIHeads(StandardROIHeads):
             normalizer = None if head.loss_normalizer == "visible" else len(rois) * head.loss_normalizer
             # rows of people with keypoint annotations (images without GT have no foreground rows)
             has_kp = [len(r) > 0 and r.has("gt_keypoints") for r in rois]
-            rows = torch.cat(
-                [torch.full((len(r),), ok, dtype=torch.bool, device=kp_logits.device) for r, ok in zip(rois, has_kp)]
-            ) if rois else torch.zeros(0, dtype=torch.bool, device=kp_logits.device)
+            rows = (
+                torch.cat(
+                    [
+                        torch.full((len(r),), ok, dtype=torch.bool, device=kp_logits.device)
+                        for r, ok in zip(rois, has_kp)
+                    ]
+                )
+                if rois
+                else torch.zeros(0, dtype=torch.bool, device=kp_logits.device)
+            )
             kp_rois = [r for r, ok in zip(rois, has_kp) if ok]
             kp_loss = keypoint_rcnn_loss(kp_logits[rows], kp_rois, normalizer=normalizer)
             losses = {"loss_keypoint": kp_loss * head.loss_weight + kp_logits.sum() * 0}

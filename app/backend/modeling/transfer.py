@@ -116,7 +116,9 @@ def load_teacher_weights(model: nn.Module, weights: str) -> None:
     incompatible = ckpt._load_model(data)
     bad = [k for k in getattr(incompatible, "incorrect_shapes", []) if k[0].startswith("backbone.")]
     if bad:
-        raise CheckpointError(f"teacher checkpoint {weights}: backbone shapes differ from the teacher config, e.g. {bad[0]}")
+        raise CheckpointError(
+            f"teacher checkpoint {weights}: backbone shapes differ from the teacher config, e.g. {bad[0]}"
+        )
 
 
 def build_transfer(cfg: CfgNode) -> FeatureTransfer:
@@ -125,5 +127,7 @@ def build_transfer(cfg: CfgNode) -> FeatureTransfer:
     teacher = META_ARCH_REGISTRY.get(tcfg.MODEL.META_ARCHITECTURE)(tcfg)
     load_teacher_weights(teacher, cfg.MODEL.TRANSFER.TEACHER_WEIGHTS)
     teacher.to(torch.device(cfg.MODEL.DEVICE))
-    logger.info("transfer teacher %s loaded from %s", cfg.MODEL.TRANSFER.TEACHER_CONFIG, cfg.MODEL.TRANSFER.TEACHER_WEIGHTS)
+    logger.info(
+        "transfer teacher %s loaded from %s", cfg.MODEL.TRANSFER.TEACHER_CONFIG, cfg.MODEL.TRANSFER.TEACHER_WEIGHTS
+    )
     return FeatureTransfer(teacher, cfg.MODEL.TRANSFER.IN_FEATURES)

@@ -71,7 +71,13 @@ def frame(people: list[tuple], *, size: int = SIZE, seed: int = 0, image: bool =
     inst.gt_classes = torch.zeros(n, dtype=torch.long)
     inst.gt_keypoints = Keypoints(torch.stack([p[1] for p in people]) if n else torch.zeros(0, 17, 3))
     inst.gt_densepose = DensePoseTargets([p[2] for p in people])
-    out = {"csi": torch.randn(2, 150, 3, 3, generator=g), "instances": inst, "height": size, "width": size, "image_id": seed}
+    out = {
+        "csi": torch.randn(2, 150, 3, 3, generator=g),
+        "instances": inst,
+        "height": size,
+        "width": size,
+        "image_id": seed,
+    }
     if image:
         out["image"] = torch.rand(3, size, size, generator=g) * 255
     return out

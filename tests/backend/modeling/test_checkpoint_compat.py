@@ -110,9 +110,14 @@ def test_densepose_s1x_pkl_checkpoint_loads_with_nothing_missing(s1x_model, tmp_
     target = build_model(load_config(S1X, ["MODEL.DEVICE", "cpu"]))
     ckpt = AtomicCheckpointer(target)
     incompatible = ckpt._load_model(ckpt._load_file(str(path)))
-    assert incompatible.missing_keys == [] and incompatible.unexpected_keys == [] and incompatible.incorrect_shapes == []
+    assert (
+        incompatible.missing_keys == [] and incompatible.unexpected_keys == [] and incompatible.incorrect_shapes == []
+    )
     sd = target.state_dict()
-    assert torch.equal(sd["roi_heads.densepose_predictor.u_lowres.weight"], torch.from_numpy(weights["roi_heads.densepose_predictor.u_lowres.weight"]))
+    assert torch.equal(
+        sd["roi_heads.densepose_predictor.u_lowres.weight"],
+        torch.from_numpy(weights["roi_heads.densepose_predictor.u_lowres.weight"]),
+    )
 
 
 def test_image_config_matches_densepose_base_settings():
@@ -120,14 +125,36 @@ def test_image_config_matches_densepose_base_settings():
     cfg = load_config(S1X)
     m = cfg.MODEL
     assert cfg.INPUT.MODALITY == "image" and not m.KEYPOINT_ON and not m.MASK_ON and not m.ROI_KP_DP_REFINE.ENABLED
-    assert (m.RESNETS.DEPTH, m.RESNETS.NORM, list(m.RESNETS.OUT_FEATURES)) == (50, "FrozenBN", ["res2", "res3", "res4", "res5"])
-    assert (m.ROI_BOX_HEAD.NAME, m.ROI_BOX_HEAD.NUM_FC, m.ROI_BOX_HEAD.POOLER_RESOLUTION) == ("FastRCNNConvFCHead", 2, 7)
+    assert (m.RESNETS.DEPTH, m.RESNETS.NORM, list(m.RESNETS.OUT_FEATURES)) == (
+        50,
+        "FrozenBN",
+        ["res2", "res3", "res4", "res5"],
+    )
+    assert (m.ROI_BOX_HEAD.NAME, m.ROI_BOX_HEAD.NUM_FC, m.ROI_BOX_HEAD.POOLER_RESOLUTION) == (
+        "FastRCNNConvFCHead",
+        2,
+        7,
+    )
     assert (m.ROI_BOX_HEAD.POOLER_SAMPLING_RATIO, m.ROI_BOX_HEAD.POOLER_TYPE) == (2, "ROIAlign")
-    assert (m.ROI_HEADS.NAME, list(m.ROI_HEADS.IN_FEATURES), m.ROI_HEADS.NUM_CLASSES) == ("DensePoseROIHeads", ["p2", "p3", "p4", "p5"], 1)
+    assert (m.ROI_HEADS.NAME, list(m.ROI_HEADS.IN_FEATURES), m.ROI_HEADS.NUM_CLASSES) == (
+        "DensePoseROIHeads",
+        ["p2", "p3", "p4", "p5"],
+        1,
+    )
     assert list(m.RPN.IN_FEATURES) == ["p2", "p3", "p4", "p5", "p6"]
-    assert (m.RPN.PRE_NMS_TOPK_TRAIN, m.RPN.PRE_NMS_TOPK_TEST, m.RPN.POST_NMS_TOPK_TRAIN, m.RPN.POST_NMS_TOPK_TEST) == (2000, 1000, 1000, 1000)
+    assert (m.RPN.PRE_NMS_TOPK_TRAIN, m.RPN.PRE_NMS_TOPK_TEST, m.RPN.POST_NMS_TOPK_TRAIN, m.RPN.POST_NMS_TOPK_TEST) == (
+        2000,
+        1000,
+        1000,
+        1000,
+    )
     h = m.ROI_DENSEPOSE_HEAD
-    assert (h.NAME, h.POOLER_TYPE, h.POOLER_RESOLUTION, h.POOLER_SAMPLING_RATIO) == ("DensePoseV1ConvXHead", "ROIAlign", 28, 2)
+    assert (h.NAME, h.POOLER_TYPE, h.POOLER_RESOLUTION, h.POOLER_SAMPLING_RATIO) == (
+        "DensePoseV1ConvXHead",
+        "ROIAlign",
+        28,
+        2,
+    )
     assert (h.HEATMAP_SIZE, h.NUM_COARSE_SEGM_CHANNELS, h.DECODER_ON, h.FG_IOU_THRESHOLD) == (112, 2, True, 0.7)
     assert (h.INDEX_WEIGHTS, h.PART_WEIGHTS, h.POINT_REGRESSION_WEIGHTS) == (5.0, 1.0, 0.01)
     # DensePose trains its losses unweighted

@@ -14,7 +14,12 @@ from app.backend.modeling.mtn import choose_strides
 
 def _small(size: tuple[int, int], **kw) -> MLPConvMTN:
     args = dict(
-        input_shape=(150, 3, 3), output_size=size, encoder_dims=(32,), fusion_dims=(64,), conv_channels=(8, 8), deconv_channels=(8, 8, 8, 4)
+        input_shape=(150, 3, 3),
+        output_size=size,
+        encoder_dims=(32,),
+        fusion_dims=(64,),
+        conv_channels=(8, 8),
+        deconv_channels=(8, 8, 8, 4),
     )
     args.update(kw)
     return MLPConvMTN(**args)

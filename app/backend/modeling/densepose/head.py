@@ -51,12 +51,16 @@ class DensePoseV1ConvXHead(nn.Module):
     """
 
     @configurable
-    def __init__(self, input_channels: int, *, num_stacked_convs: int = 8, conv_head_dim: int = 512, kernel_size: int = 3):
+    def __init__(
+        self, input_channels: int, *, num_stacked_convs: int = 8, conv_head_dim: int = 512, kernel_size: int = 3
+    ):
         super().__init__()
         self.n_stacked_convs = int(num_stacked_convs)
         ch = input_channels
         for i in range(self.n_stacked_convs):
-            self.add_module(f"body_conv_fcn{i + 1}", Conv2d(ch, conv_head_dim, kernel_size, stride=1, padding=kernel_size // 2))
+            self.add_module(
+                f"body_conv_fcn{i + 1}", Conv2d(ch, conv_head_dim, kernel_size, stride=1, padding=kernel_size // 2)
+            )
             ch = conv_head_dim
         self.n_out_channels = ch
         init_like_densepose(self)

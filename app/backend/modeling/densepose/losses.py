@@ -53,7 +53,9 @@ def sample_points(maps: torch.Tensor, roi: torch.Tensor, x: torch.Tensor, y: tor
     return (v00 * (1 - fx) + v01 * fx) * (1 - fy) + (v10 * (1 - fx) + v11 * fx) * fy
 
 
-def resample_segm(segm: torch.Tensor, gt_boxes: torch.Tensor, est_boxes: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def resample_segm(
+    segm: torch.Tensor, gt_boxes: torch.Tensor, est_boxes: torch.Tensor, size: tuple[int, int]
+) -> torch.Tensor:
     """Nearest resampling of box-relative label maps onto other boxes' heatmaps.
 
     Args:
@@ -81,7 +83,14 @@ class DensePoseChartLoss:
     """Computes the four chart losses for proposals matched to DensePose ground truth."""
 
     @configurable
-    def __init__(self, *, index_weight: float = 5.0, part_weight: float = 1.0, point_weight: float = 0.01, num_coarse_segm_channels: int = 2):
+    def __init__(
+        self,
+        *,
+        index_weight: float = 5.0,
+        part_weight: float = 1.0,
+        point_weight: float = 0.01,
+        num_coarse_segm_channels: int = 2,
+    ):
         self.w_segm = index_weight
         self.w_part = part_weight
         self.w_points = point_weight

@@ -68,7 +68,10 @@ class DensePoseOutputs:
         valid = None
         if any(p.valid is not None for p in parts):
             valid = torch.cat(
-                [p.valid if p.valid is not None else torch.ones(len(p), dtype=torch.bool, device=p.u.device) for p in parts]
+                [
+                    p.valid if p.valid is not None else torch.ones(len(p), dtype=torch.bool, device=p.u.device)
+                    for p in parts
+                ]
             )
         return DensePoseOutputs(
             torch.cat([p.coarse_segm for p in parts]),
@@ -87,7 +90,9 @@ class DensePoseOutputs:
         return out
 
 
-def densepose_to_results(outputs: DensePoseOutputs, boxes_xyxy: torch.Tensor | np.ndarray) -> list[DensePoseResult | None]:
+def densepose_to_results(
+    outputs: DensePoseOutputs, boxes_xyxy: torch.Tensor | np.ndarray
+) -> list[DensePoseResult | None]:
     """Turn raw outputs into one compact :class:`DensePoseResult` per box (None where not valid).
 
     Each ROI's maps are resampled bilinearly to the box size in pixels
