@@ -184,7 +184,8 @@ class AnnotationEditor(QWidget):
 
     def set_navigation(self, items: list[tuple[Path, object]]) -> None:
         """Order of (session source path, image id) for next/previous image."""
-        self.navigation = [(Path(p).resolve(), i) for p, i in items]
+        resolved: dict = {}
+        self.navigation = [(resolved.get(p) or resolved.setdefault(p, Path(p).resolve()), i) for p, i in items]
 
     def show_image(self, image_id, source: Path | None = None) -> None:
         """Show one image of the session ``source`` (default: the current session)."""

@@ -286,8 +286,9 @@ class DatasetView(QWidget):
         self.proxy.set_mask(mask)
         self.count_label.setText(f"{int(mask.sum())} / {len(mask)} images")
         rows = np.flatnonzero(mask)
-        docs = self.index.docs
-        self.editor.set_navigation([(docs[self.index.doc_of[r]].path, self.index.image_ids[r].item()) for r in rows])
+        paths = [d.path for d in self.index.docs]
+        doc_of, ids = self.index.doc_of[rows].tolist(), self.index.image_ids[rows].tolist()
+        self.editor.set_navigation([(paths[d], i) for d, i in zip(doc_of, ids)])
 
     # -- annotate -----------------------------------------------------------------------
     def open_row(self, row: int) -> None:

@@ -134,7 +134,8 @@ class AnnotationDocument:
 
     def resolve(self, img: dict[str, Any], key: str = "file_name") -> Path | None:
         """Absolute path of an image's ``file_name`` (or ``csi_file``) relative to the JSON's folder; None if unset."""
-        return resolve_path(self.root, img.get(key))
+        found = resolve_path(self.root, img.get(key))
+        return None if found is None else Path(found)
 
     # -- editing --------------------------------------------------------------------
     def apply(self, op: Op) -> None:
