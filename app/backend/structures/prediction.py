@@ -44,7 +44,9 @@ class FramePrediction:
         if len(self.scores) != n:
             raise ValueError(f"{n} boxes but {len(self.scores)} scores")
         if self.keypoints is not None:
-            self.keypoints = np.asarray(self.keypoints, dtype=np.float32).reshape(n, -1, 3)
+            kp = np.asarray(self.keypoints, dtype=np.float32)
+            # (0, 17, 3) is valid as is; reshape(0, -1, 3) would be ambiguous
+            self.keypoints = kp if kp.ndim == 3 and len(kp) == n else kp.reshape(n, -1, 3)
         if self.densepose is not None and len(self.densepose) != n:
             raise ValueError(f"{n} boxes but {len(self.densepose)} DensePose results")
 
