@@ -72,7 +72,7 @@ def load_coco_densepose_json(
 
     path = Path(json_file)
     data = read_dataset_json(path)
-    root = path.resolve().parent
+    root = str(path.resolve().parent)
     images, by_image, problems = check_dataset(data, root, check_files=check_files)
     _log_problems(dataset_name or str(path), problems)
 
@@ -93,8 +93,8 @@ def load_coco_densepose_json(
         fn, csi = img.get("file_name"), img.get("csi_file")
         records.append(
             {
-                "file_name": str(resolve_path(root, fn)) if fn is not None else None,
-                "csi_file": str(resolve_path(root, csi)) if csi is not None else None,
+                "file_name": resolve_path(root, fn) if fn is not None else None,
+                "csi_file": resolve_path(root, csi) if csi is not None else None,
                 "height": img["height"],
                 "width": img["width"],
                 "image_id": iid,
@@ -111,7 +111,9 @@ def _to_d2_annotation(ann: dict) -> dict:
         kps = _NO_KEYPOINTS
     else:
         # COCO keypoints are pixel indices; detectron2 works in continuous coordinates.
-        kps = [v + 0.5 if k % 3 != 2 else v for k, v in enumerate(kps)]
+        kps = list(kps)
+        kps[0::3] = [v + 0.5 for v in kps[0::3]]
+        kps[1::3] = [v + 0.5 for v in kps[1::3]]
     out = {
         "id": ann.get("id"),
         "bbox": ann["bbox"],

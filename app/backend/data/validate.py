@@ -111,14 +111,14 @@ def _finite_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def resolve_path(root: Path, value: Any) -> Path | None:
-    """A file reference relative to the JSON's folder (absolute paths are kept); None if not a string."""
+def resolve_path(root: str | Path, value: Any) -> str | None:
+    """A file reference relative to the JSON's folder (absolute paths are kept) as a str; None if not a string."""
     if not isinstance(value, str) or not value or "\x00" in value:
         return None
-    return root / value if not os.path.isabs(value) else Path(value)
+    return os.path.join(root, value)  # join keeps an absolute ``value`` as it is
 
 
-def image_problems(img: Any, root: Path, check_files: bool = True) -> list[Problem]:
+def image_problems(img: Any, root: str | Path, check_files: bool = True) -> list[Problem]:
     """Cheap checks of one ``images`` entry: id, size, file references and (optionally) existence."""
     if not isinstance(img, dict):
         return [Problem(f"image entry must be an object, got {type(img).__name__}")]
@@ -138,7 +138,7 @@ def image_problems(img: Any, root: Path, check_files: bool = True) -> list[Probl
         path = resolve_path(root, img[key])
         if path is None:
             out.append(Problem(f"'{key}' must be a non-empty path string, got {img[key]!r}", iid))
-        elif check_files and not path.is_file():
+        elif check_files and not os.path.isfile(path):
             out.append(Problem(f"{key} not found: {path}", iid))
     return out
 
@@ -178,7 +178,7 @@ def annotation_problems(ann: Any, size: tuple[int, int] | None, deep: bool = Fal
         if not isinstance(kps, list) or len(kps) != 3 * NUM_KEYPOINTS:
             n = len(kps) if isinstance(kps, list) else type(kps).__name__
             bad(f"keypoints must hold {NUM_KEYPOINTS} (x, y, v) triples = {3 * NUM_KEYPOINTS} numbers, got {n}")
-        elif not all(_finite_number(v) for v in kps):
+        elif not {type(v) for v in kps} <= {int, float} or not math.isfinite(sum(kps)):
             bad("keypoints must be finite numbers")
         else:
             vis = set(kps[2::3])
@@ -214,13 +214,13 @@ def _dp_point_problems(ann: dict, present: list[str], bad: Any) -> None:
     if not np.isfinite(a).all():
         bad("dp arrays hold non-finite values")
         return
-    x, y, i, u, v = a
-    if x.min() < 0 or x.max() > 256 or y.min() < 0 or y.max() > 256:
+    lo, hi = a.min(axis=1), a.max(axis=1)
+    if lo[0] < 0 or hi[0] > 256 or lo[1] < 0 or hi[1] > 256:
         bad("dp_x/dp_y must lie in 0..256 (box-relative)")
-    if i.min() < 1 or i.max() > NUM_PARTS or not np.array_equal(i, np.round(i)):
-        bad(f"dp_I must be integers in 1..{NUM_PARTS}, got values in {i.min():g}..{i.max():g}")
-    if u.min() < 0 or u.max() > 1 or v.min() < 0 or v.max() > 1:
-        bad(f"dp_U/dp_V must lie in 0..1, got U {u.min():g}..{u.max():g}, V {v.min():g}..{v.max():g}")
+    if lo[2] < 1 or hi[2] > NUM_PARTS or not np.array_equal(a[2], np.round(a[2])):
+        bad(f"dp_I must be integers in 1..{NUM_PARTS}, got values in {lo[2]:g}..{hi[2]:g}")
+    if lo[3] < 0 or hi[3] > 1 or lo[4] < 0 or hi[4] > 1:
+        bad(f"dp_U/dp_V must lie in 0..1, got U {lo[3]:g}..{hi[3]:g}, V {lo[4]:g}..{hi[4]:g}")
 
 
 def _dp_mask_problems(masks: Any, deep: bool, bad: Any) -> None:
@@ -247,7 +247,7 @@ def _dp_mask_problems(masks: Any, deep: bool, bad: Any) -> None:
 
 
 def check_dataset(
-    data: dict, root: Path, check_files: bool = True, deep: bool = False
+    data: dict, root: str | Path, check_files: bool = True, deep: bool = False
 ) -> tuple[list[dict], dict[Any, list[dict]], list[Problem]]:
     """Split a parsed dataset into good images, their good annotations, and the problems.
 
@@ -296,7 +296,7 @@ def check_dataset(
     return images, by_image, problems
 
 
-def _file_decode_problems(img: dict, root: Path) -> Iterable[Problem]:
+def _file_decode_problems(img: dict, root: str | Path) -> Iterable[Problem]:
     iid = img["id"]
     if img.get("file_name") is not None:
         import cv2
