@@ -133,3 +133,28 @@ def test_person_validation_and_geometry() -> None:
     p.dp = [DensePosePoint(1, 1, 3, 1.5, 0.5)]
     with pytest.raises(AnnotationValidationError, match="U/V"):
         p.validate()
+
+
+def test_our_loader_reads_saved_file_identically(demo_dataset_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from app.backend.data import load_coco_densepose_json
+
+    shutil.copytree(demo_dataset_dir, tmp_path / "demo")
+    path = tmp_path / "demo" / "train.json"
+    before = load_coco_densepose_json(path)
+    doc = AnnotationDocument.load(path)
+    path.write_bytes(doc.to_json_bytes())  # unedited save: the loader sees exactly the same records
+    assert load_coco_densepose_json(path) == before
+    image_id = doc.images[0]["id"]
+    person = doc.person(image_id, 0)
+    person.set_keypoint(3, 40.25, 50.5, 1)
+    person.dp[0].i, person.dp[0].u = 9, 0.125
+    doc.apply(replace_op(image_id, 0, doc.anns(image_id)[0], person.to_ann()))
+    path.write_bytes(doc.to_json_bytes())
+    after = load_coco_densepose_json(path)
+    assert [r["image_id"] for r, s in zip(before, after) if r != s] == [image_id]
+    ann = after[0]["annotations"][0]
+    assert ann["keypoints"][9:12] == [40.75, 51.0, 1]  # +0.5 on x, y like detectron2's COCO loader
+    assert ann["dp_I"][0] == 9 and ann["dp_U"][0] == 0.125
+    assert ann["dp_masks"] is not None  # untouched fields survive the edit
