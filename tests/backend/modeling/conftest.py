@@ -90,3 +90,12 @@ def two_frames() -> list[dict]:
         frame([person((10, 6, 40, 58), seed=1)], seed=1),
         frame([person((4, 4, 28, 60), seed=2), person((34, 8, 60, 62), seed=3)], seed=2),
     ]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models run ~5x faster on one thread than on two busy cores (no OpenMP spinning)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
