@@ -1,7 +1,7 @@
 """The project's trainer: detectron2's ``DefaultTrainer`` with our model, data and evaluator.
 
 - Model: ``app.backend.modeling.build_model`` (registers CombinedModel and its parts).
-- Data: ``build_detection_{train,test}_loader`` with ``WiFiDensePoseDatasetMapper``.
+- Data: ``app.backend.data.build_{train,test}_loader`` (``WiFiDensePoseDatasetMapper``).
 - Evaluator: ``DensePoseCOCOEvaluator`` (box, keypoint and DensePose metrics).
 - Optimizer: detectron2's SGD with ``SOLVER.CLIP_GRADIENTS`` (``maybe_add_gradient_clipping``);
   ``SOLVER.AMP.ENABLED`` selects ``AMPTrainer`` (CUDA only).
@@ -24,7 +24,6 @@ from collections.abc import Sequence
 
 import torch
 from detectron2.config import CfgNode
-from detectron2.data import build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, HookBase, SimpleTrainer, create_ddp_model
 from detectron2.engine.train_loop import TrainerBase
 from detectron2.utils import comm
@@ -34,12 +33,6 @@ from app.backend.engine.checkpoint import AtomicCheckpointer, atomic_write_bytes
 from app.backend.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
-
-
-def _mapper(cfg: CfgNode, is_train: bool):
-    from app.backend.data import WiFiDensePoseDatasetMapper
-
-    return WiFiDensePoseDatasetMapper(cfg, is_train=is_train)
 
 
 def write_config(cfg: CfgNode) -> str:
@@ -92,6 +85,22 @@ class Trainer(DefaultTrainer):
         comm.synchronize()
         super().resume_or_load(resume=resume)
 
+    def state_dict(self) -> dict:
+        """Iteration, hook states (LR scheduler) and, unlike detectron2 v0.6's DefaultTrainer,
+        the optimizer (momentum buffers, current LR) and AMP grad scaler: a resumed run then
+        continues exactly where it stopped."""
+        ret = super().state_dict()
+        ret["_trainer"] = self._trainer.state_dict()
+        return ret
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        if "_trainer" in state_dict:
+            self._trainer.load_state_dict(state_dict["_trainer"])
+        else:  # a checkpoint without optimizer state: at least set the LR the schedule prescribes
+            for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_lr()):
+                group["lr"] = lr
+
     @classmethod
     def build_model(cls, cfg: CfgNode) -> torch.nn.Module:
         from app.backend.modeling import build_model
@@ -103,11 +112,16 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_train_loader(cls, cfg: CfgNode):
-        return build_detection_train_loader(cfg, mapper=_mapper(cfg, True))
+        """``app.backend.data.build_train_loader``: our mapper; samples it rejects are skipped."""
+        from app.backend.data import build_train_loader
+
+        return build_train_loader(cfg)
 
     @classmethod
     def build_test_loader(cls, cfg: CfgNode, dataset_name: str):
-        return build_detection_test_loader(cfg, dataset_name, mapper=_mapper(cfg, False))
+        from app.backend.data import build_test_loader
+
+        return build_test_loader(cfg, dataset_name)
 
     @classmethod
     def build_evaluator(cls, cfg: CfgNode, dataset_name: str, output_folder: str | None = None):
@@ -205,6 +219,8 @@ def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None
         resume: continue from OUTPUT_DIR/last_checkpoint when present.
         callback: receives the hooks' plain dicts (see :func:`build_ui_hooks`).
         control: :class:`TrainControl` for pause/resume/stop.
+        extra_hooks: more hooks, registered after the reporting hooks and before the
+            control hook.
 
     Returns:
         ``{"status": "finished" | "stopped" | "diverged", "iteration": last completed
@@ -224,7 +240,12 @@ def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None
 
     prepare_run(cfg)
     register_datasets(cfg)
-    trainer = Trainer(cfg, extra_hooks=build_ui_hooks(cfg, callback, control) + list(extra_hooks))
+    from app.backend.engine.hooks import ControlHook
+
+    hooks = build_ui_hooks(cfg, callback) + list(extra_hooks)
+    if control is not None:
+        hooks.append(ControlHook(control, callback))  # last: it may end the loop
+    trainer = Trainer(cfg, extra_hooks=hooks)
     trainer.resume_or_load(resume=resume)
     status, message = "finished", ""
     try:

@@ -1,0 +1,26 @@
+"""Overrides that shrink demo_cpu.yaml to a few seconds per run on the demo dataset fixture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def tiny_opts(demo_root: Path, out: Path, max_iter: int = 8, **extra: object) -> list[str]:
+    """Overrides that shrink demo_cpu.yaml to seconds per run."""
+    opts: dict[str, object] = {
+        "DATASETS.DEMO.ROOT": str(demo_root),
+        "OUTPUT_DIR": str(out),
+        "MODEL.MTN.OUTPUT_SIZE": [64, 64],
+        "SOLVER.IMS_PER_BATCH": 2,
+        "SOLVER.MAX_ITER": max_iter,
+        "SOLVER.WARMUP_ITERS": 3,
+        "SOLVER.STEPS": (max_iter - 2,),
+        "SOLVER.CHECKPOINT_PERIOD": 3,
+        "SEED": 7,
+        "UI.PREVIEW_PERIOD": 0,
+    }
+    opts.update({k.replace("__", "."): v for k, v in extra.items()})
+    flat: list[str] = []
+    for k, v in opts.items():
+        flat += [k, repr(v) if not isinstance(v, str) else v]
+    return flat
