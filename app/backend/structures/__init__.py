@@ -1,5 +1,7 @@
 """Plain data types shared by data loading, modeling, evaluation and the UI."""
 
+from typing import Any
+
 from app.backend.structures.body import (
     COARSE_PART_NAMES,
     FINE_TO_COARSE,
@@ -12,7 +14,7 @@ from app.backend.structures.body import (
     PART_FLIP,
     PART_NAMES,
 )
-from app.backend.structures.densepose import DensePoseInstance, DensePoseResult, DensePoseTargets
+from app.backend.structures.densepose import DensePoseResult
 from app.backend.structures.prediction import FramePrediction
 
 __all__ = [
@@ -31,3 +33,12 @@ __all__ = [
     "DensePoseTargets",
     "FramePrediction",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The torch-backed ground-truth types load lazily (see structures/densepose.py).
+    if name in ("DensePoseInstance", "DensePoseTargets"):
+        from app.backend.structures import densepose_targets
+
+        return getattr(densepose_targets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
