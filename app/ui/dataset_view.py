@@ -40,9 +40,14 @@ HEADERS = ["file", "split", "people", "keypoints", "DensePose", "CSI"]
 
 
 def project_dataset_paths(project) -> list[Path]:
-    """Dataset JSONs of a project: its ``datasets`` list, else DATASETS.JSON_FILES, else the demo's two files."""
+    """Dataset JSONs of a project: its ``datasets`` list (a folder = its ``*.json``), else
+    DATASETS.JSON_FILES, else the demo's two files."""
     root = Path(getattr(project, "root", "."))
-    paths = [root / p for p in getattr(project, "datasets", []) or []]
+    paths: list[Path] = []
+    for entry in getattr(project, "datasets", []) or []:
+        p = root / entry
+        # a folder (e.g. the demo root) stands for the dataset JSONs in it
+        paths += sorted(p.glob("*.json")) if p.is_dir() else [p]
     if paths:
         return paths
     try:

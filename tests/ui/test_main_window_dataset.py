@@ -46,3 +46,13 @@ def test_dataset_sample_opens_in_mtn_preview(qtbot, qapp_settings, demo_project,
     assert preview.frame.data is not None and "000002.npz" in preview.path_label.text()
     win.discard_unsaved_on_close = True
     win.close()
+
+
+def test_project_datasets_folder_means_its_json_files(demo_copy: Path, tmp_path: Path) -> None:
+    from app.ui.dataset_view import project_dataset_paths
+    from app.ui.project import Project
+
+    project = Project(root=tmp_path, datasets=[str(demo_copy)])
+    assert [p.name for p in project_dataset_paths(project)] == ["train.json", "val.json"]
+    project = Project(root=demo_copy, datasets=["val.json"])
+    assert project_dataset_paths(project) == [demo_copy / "val.json"]
