@@ -24,7 +24,7 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.structures import BoxMode
 
 from app.backend.data.rle import decode_dp_masks
-from app.backend.data.validate import check_dataset, read_dataset_json, resolve_path
+from app.backend.data.validate import check_dataset, is_id, read_dataset_json, resolve_path
 from app.backend.errors import DatasetError
 from app.backend.structures.body import KEYPOINT_FLIP_MAP, KEYPOINT_NAMES, KEYPOINT_SKELETON
 
@@ -76,7 +76,7 @@ def load_coco_densepose_json(
     images, by_image, problems = check_dataset(data, root, check_files=check_files)
     _log_problems(dataset_name or str(path), problems)
 
-    cats = [c for c in data["categories"] if isinstance(c, dict) and "id" in c]
+    cats = [c for c in data["categories"] if isinstance(c, dict) and is_id(c.get("id"))]
     coco = COCO()
     coco.dataset = {
         "images": images,

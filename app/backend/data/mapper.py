@@ -11,7 +11,7 @@ Output of :class:`WiFiDensePoseDatasetMapper` (one dict per sample)::
 
 Frames: in image modality (H, W) is the transformed RGB frame (ResizeShortestEdge, optional
 flip). In CSI modality (H, W) is MODEL.MTN.OUTPUT_SIZE: annotations (and the teacher's image)
-are resized to it; there is no flip, since CSI cannot be mirrored.
+are resized to it; INPUT.RANDOM_FLIP is ignored (with a warning), since CSI cannot be mirrored.
 
 DensePose points are box-relative (0..256 over the box). Each point is taken to absolute
 coordinates with the original box, transformed like any coordinate, and made relative to the
@@ -71,9 +71,8 @@ def check_flip_config(cfg: Any, is_train: bool) -> None:
     if flip == "none":
         return
     if cfg.INPUT.MODALITY == "csi":
-        raise ConfigError(
-            f"INPUT.RANDOM_FLIP {flip!r} is not possible in CSI modality (CSI cannot be mirrored); set it to 'none'"
-        )
+        logger.warning("INPUT.RANDOM_FLIP %r is ignored in CSI modality: CSI cannot be mirrored", flip)
+        return
     if cfg.MODEL.DENSEPOSE_ON and flip == "vertical":
         raise ConfigError(
             "INPUT.RANDOM_FLIP 'vertical' cannot keep DensePose U/V charts valid; use 'none' or 'horizontal'"

@@ -103,7 +103,8 @@ def read_dataset_json(path: str | Path, max_bytes: int = MAX_JSON_BYTES) -> dict
     return data
 
 
-def _is_id(v: Any) -> bool:
+def is_id(v: Any) -> bool:
+    """A usable COCO id: an int (not bool) or a short non-empty string."""
     return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, str) and 0 < len(v) < 256)
 
 
@@ -123,7 +124,7 @@ def image_problems(img: Any, root: str | Path, check_files: bool = True) -> list
     if not isinstance(img, dict):
         return [Problem(f"image entry must be an object, got {type(img).__name__}")]
     iid = img.get("id")
-    if not _is_id(iid):
+    if not is_id(iid):
         return [Problem(f"image id must be an int or short string, got {iid!r}")]
     out = []
     w, h = img.get("width"), img.get("height")
@@ -156,9 +157,11 @@ def annotation_problems(ann: Any, size: tuple[int, int] | None, deep: bool = Fal
     def bad(msg: str) -> None:
         out.append(Problem(msg, iid, aid))
 
-    if not _is_id(aid):
+    if not is_id(aid):
         bad(f"annotation id must be an int or short string, got {aid!r:.40}")
         aid = None
+    if not is_id(ann.get("category_id")):
+        bad(f"category_id must be an int or short string, got {ann.get('category_id')!r:.40}")
 
     bbox = ann.get("bbox")
     if not (isinstance(bbox, list) and len(bbox) == 4 and all(_finite_number(v) for v in bbox)):
@@ -257,13 +260,13 @@ def check_dataset(
     """
     problems: list[Problem] = []
     cats = data.get("categories") or []
-    cat_ids = {c.get("id") for c in cats if isinstance(c, dict)}
+    cat_ids = {c.get("id") for c in cats if isinstance(c, dict) and is_id(c.get("id"))}
     images: list[dict] = []
     sizes: dict[Any, tuple[int, int]] = {}  # every image with a usable id and size, good or not
     for img in data["images"]:
         p = image_problems(img, root, check_files)
         iid = img.get("id") if isinstance(img, dict) else None
-        if _is_id(iid):
+        if is_id(iid):
             if iid in sizes:
                 p = [*p, Problem("duplicate image id", iid)]
             else:
@@ -277,13 +280,13 @@ def check_dataset(
     seen_ann: set = set()
     for ann in data["annotations"]:
         iid = ann.get("image_id") if isinstance(ann, dict) else None
-        known = _is_id(iid) and iid in sizes
+        known = is_id(iid) and iid in sizes
         p = annotation_problems(ann, sizes[iid] if known else None, deep)
         if not p:
             aid = ann.get("id")
             if not known:
                 p = [Problem("annotation refers to an unknown image", iid, aid)]
-            elif cats and ann.get("category_id") not in cat_ids:
+            elif cats and not (is_id(ann.get("category_id")) and ann["category_id"] in cat_ids):
                 p = [Problem(f"category_id {ann.get('category_id')!r} is not in 'categories'", iid, aid)]
             elif aid in seen_ann:
                 p = [Problem("duplicate annotation id", iid, aid)]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from pycocotools.coco import COCO
 
@@ -110,3 +111,56 @@ def test_loader_skips_bad_records_with_reason(demo_dataset_dir: Path, tmp_path: 
     assert len(ids) == expected
     text = caplog.text
     assert "nowhere.jpg" in text and "dp_I" in text and "outside" in text
+
+
+def _mutate(node: object, rng: np.random.Generator, weird: list) -> object:
+    """Randomly replace ~3% of the values in a JSON tree with values of the wrong kind."""
+    if rng.random() < 0.03:
+        return weird[int(rng.integers(len(weird)))]
+    if isinstance(node, dict):
+        return {k: _mutate(v, rng, weird) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_mutate(v, rng, weird) for v in node]
+    return node
+
+
+def test_hostile_json_never_crashes_loader_validator_or_mapper(demo_dataset_dir: Path, tmp_path: Path) -> None:
+    from app.backend.data.mapper import WiFiDensePoseDatasetMapper
+    from app.backend.data.validate import validate_dataset
+
+    base = json.loads((demo_dataset_dir / "val.json").read_text())
+    for img in base["images"]:
+        for key in ("file_name", "csi_file"):
+            img[key] = str(demo_dataset_dir / img[key])
+    weird = [
+        None,
+        "x",
+        -1,
+        1e308,
+        float("nan"),
+        [],
+        {},
+        [1, 2],
+        {"size": [256, 256], "counts": "9"},
+        True,
+        "../../etc/passwd",
+    ]
+    cfg = get_cfg()
+    cfg.MODEL.MTN.OUTPUT_SIZE = [32, 32]
+    mapper = WiFiDensePoseDatasetMapper(cfg, is_train=True)
+    kept = 0
+    for seed in range(12):
+        data = _mutate(base, np.random.default_rng(seed), weird)
+        path = tmp_path / f"fuzz{seed}.json"
+        path.write_text(json.dumps(data))
+        report = validate_dataset(path)
+        try:
+            records = load_coco_densepose_json(path)
+        except DatasetError:
+            continue
+        assert report.problems or len(records) == len(base["images"])
+        for rec in records:
+            out = mapper(rec)
+            assert out is None or torch.isfinite(out["csi"]).all()
+            kept += out is not None
+    assert kept > 0

@@ -95,12 +95,15 @@ def test_densepose_point_stays_on_the_body_through_resize_and_flip(records: list
 
 
 def test_flip_rules_are_enforced() -> None:
+    with pytest.raises(ConfigError, match="vertical"):
+        WiFiDensePoseDatasetMapper(_cfg("INPUT.MODALITY", "image", "INPUT.RANDOM_FLIP", "vertical"), is_train=True)
     with pytest.raises(ConfigError, match="mirror"):
         WiFiDensePoseDatasetMapper(_cfg("INPUT.MODALITY", "image", "INPUT.RANDOM_FLIP", "horizontal"), is_train=True)
-    with pytest.raises(ConfigError, match="CSI modality"):
-        WiFiDensePoseDatasetMapper(
-            _cfg("INPUT.RANDOM_FLIP", "horizontal", "INPUT.DENSEPOSE_FLIP", "mirror_charts"), is_train=True
-        )
+    # CSI cannot be mirrored: flip is ignored in CSI modality, annotations stay unflipped
+    csi_mapper = WiFiDensePoseDatasetMapper(
+        _cfg("INPUT.RANDOM_FLIP", "horizontal", "INPUT.DENSEPOSE_FLIP", "mirror_charts"), is_train=True
+    )
+    assert not csi_mapper.augmentations.augs
     with pytest.raises(ConfigError, match="DENSEPOSE_FLIP"):
         WiFiDensePoseDatasetMapper(_cfg("INPUT.DENSEPOSE_FLIP", "sideways"), is_train=True)
     # flip is a train-time augmentation: the test mapper accepts the config
