@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import weakref
 from collections.abc import Sequence
 
@@ -27,7 +28,6 @@ from detectron2.config import CfgNode
 from detectron2.engine import AMPTrainer, DefaultTrainer, HookBase, SimpleTrainer, create_ddp_model
 from detectron2.engine.train_loop import TrainerBase
 from detectron2.utils import comm
-from detectron2.utils.logger import setup_logger
 
 from app.backend.engine.checkpoint import AtomicCheckpointer, atomic_write_bytes
 from app.backend.errors import UserFacingError
@@ -56,7 +56,7 @@ class Trainer(DefaultTrainer):
     def __init__(self, cfg: CfgNode, extra_hooks: Sequence[HookBase] = ()) -> None:
         TrainerBase.__init__(self)
         if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
-            setup_logger()
+            setup_logging("", comm.get_rank())
         cfg = DefaultTrainer.auto_scale_workers(cfg, comm.get_world_size())
         cfg = prepare_csi_stats(cfg)
         if cfg.SOLVER.AMP.ENABLED and not torch.cuda.is_available():
@@ -162,8 +162,8 @@ def setup_cfg(args) -> CfgNode:
     """Load the config of a command line and prepare the run, like detectron2's ``default_setup``.
 
     ``args`` needs ``config_file`` and ``opts`` (``KEY VALUE`` overrides); ``eval_only``
-    is optional. Creates OUTPUT_DIR, sets up the ``detectron2``/``app`` loggers (console
-    and ``OUTPUT_DIR/log.txt``), writes ``config.yaml`` and seeds the RNGs (``SEED`` + rank;
+    is optional. Creates OUTPUT_DIR, sets up the ``detectron2``/``fvcore``/``app`` loggers
+    (console and ``OUTPUT_DIR/log.txt``, see :func:`setup_logging`), writes ``config.yaml`` and seeds the RNGs (``SEED`` + rank;
     random when SEED < 0). Returns the frozen config.
     """
     from detectron2.utils.env import seed_all_rng
@@ -179,13 +179,45 @@ def setup_cfg(args) -> CfgNode:
 
 def prepare_run(cfg: CfgNode) -> None:
     """Create OUTPUT_DIR, set up loggers (idempotent per folder) and write config.yaml."""
-    rank = comm.get_rank()
     if comm.is_main_process():
         os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
-    setup_logger(cfg.OUTPUT_DIR, distributed_rank=rank, name="fvcore")
-    setup_logger(cfg.OUTPUT_DIR, distributed_rank=rank, name="detectron2")
-    setup_logger(cfg.OUTPUT_DIR, distributed_rank=rank, name="app", abbrev_name="app")
+    setup_logging(cfg.OUTPUT_DIR, comm.get_rank())
     write_config(cfg)
+
+
+LOGGER_NAMES = ("detectron2", "fvcore", "app")
+
+
+def setup_logging(output_dir: str, rank: int = 0) -> None:
+    """Log ``detectron2``, ``fvcore`` and ``app`` to the console (rank 0) and to
+    ``output_dir/log.txt`` (``log.txt.rank{R}`` for other ranks).
+
+    Unlike detectron2's cached ``setup_logger``, calling it again (a second run in the
+    same process, e.g. from the GUI) replaces the handlers it added before: the console
+    handler follows the current ``sys.stdout`` and the file handler the new folder.
+    """
+    fmt = logging.Formatter("[%(asctime)s %(name)s]: %(message)s", datefmt="%m/%d %H:%M:%S")
+    handlers: list[logging.Handler] = []
+    if rank == 0:
+        console = logging.StreamHandler(sys.stdout)
+        console.setLevel(logging.INFO)
+        handlers.append(console)
+    if output_dir:
+        os.makedirs(output_dir, exist_ok=True)
+        name = "log.txt" if rank == 0 else f"log.txt.rank{rank}"
+        handlers.append(logging.FileHandler(os.path.join(output_dir, name), encoding="utf-8"))
+    for h in handlers:
+        h.setFormatter(fmt)
+        h._wdp_engine = True  # type: ignore[attr-defined]
+    for lname in LOGGER_NAMES:
+        lg = logging.getLogger(lname)
+        for old in [h for h in lg.handlers if getattr(h, "_wdp_engine", False)]:
+            lg.removeHandler(old)
+            old.close()
+        lg.setLevel(logging.DEBUG)
+        lg.propagate = False
+        for h in handlers:
+            lg.addHandler(h)
 
 
 def build_ui_hooks(cfg: CfgNode, callback, control=None) -> list[HookBase]:

@@ -1,0 +1,136 @@
+"""``train`` / ``eval`` / ``infer`` from the command line: files, errors, a killed save, 2-process DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from app.backend.config import builtin_config
+from app.cli import main
+from tests.backend.engine.tiny_config import tiny_opts
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_CFG = str(builtin_config("demo_cpu"))
+
+
+def test_train_eval_infer_write_their_files(demo_dataset_dir: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(["train", "--config-file", DEMO_CFG, *tiny_opts(demo_dataset_dir, out, 4, DATASETS__TEST=())]) == 0
+    for name in ("config.yaml", "metrics.json", "log.txt", "model_final.pth", "last_checkpoint", "csi_stats.json"):
+        assert (out / name).is_file(), name
+    capsys.readouterr()
+
+    assert main(["eval", "--config-file", str(out / "config.yaml"), "MODEL.WEIGHTS", str(out / "model_final.pth"),
+                 "DATASETS.TEST", "('wifi_demo_val',)"]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads(printed[printed.index("{"): printed.rindex("}") + 1])
+    assert "bbox/AP50" in metrics and "keypoints/AP50" in metrics
+
+    pred_dir = tmp_path / "pred"
+    csi_dir = demo_dataset_dir / "csi" / "val"
+    code = main(["infer", "--config-file", str(out / "config.yaml"), "--weights", str(out / "model_final.pth"),
+                 "--input", str(csi_dir), "--output", str(pred_dir), "--score-threshold", "0"])
+    assert code == 0
+    inputs = sorted(p.stem for p in csi_dir.glob("*.npz"))
+    pngs = sorted(pred_dir.glob("*.png"))
+    assert [p.stem for p in pngs] == inputs
+    img = cv2.imread(str(pngs[0]))
+    assert img is not None and img.shape == (64, 64, 3)
+    results = json.loads((pred_dir / "predictions.json").read_text())
+    assert isinstance(results, list)
+    for r in results:
+        assert {"image_id", "category_id", "bbox", "score", "keypoints"} <= set(r)
+        assert len(r["bbox"]) == 4 and len(r["keypoints"]) == 51
+    assert "[6/6]" in capsys.readouterr().out  # progress line
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--config-file", "missing.yaml"], "config file not found"),
+        (["train", "--config-file", DEMO_CFG, "SOLVER.NOPE", "1"], "unknown config key"),
+        (["train", "--config-file", DEMO_CFG, "--num-machines", "2"], "--dist-url"),
+        (["eval", "--config-file", DEMO_CFG, "MODEL.WEIGHTS", ""], "nothing to evaluate"),
+        (["infer", "--config-file", DEMO_CFG, "--weights", "nope.pth", "--input", ".", "--output", "o"], "weights not found"),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(argv, message, capsys, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    if argv[0] == "eval":
+        argv = [*argv, "OUTPUT_DIR", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
+
+
+def test_corrupt_weights_are_a_one_line_error(demo_dataset_dir: Path, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"\x00garbage")
+    code = main(["infer", "--config-file", DEMO_CFG, "--weights", str(bad), "--input", str(demo_dataset_dir / "csi" / "val"),
+                 "--output", str(tmp_path / "o")])
+    assert code == 2
+    assert "cannot read checkpoint" in capsys.readouterr().err
+
+
+_KILLED_TRAIN = textwrap.dedent(
+    """
+    import sys, time
+    from app.backend.engine.checkpoint import AtomicCheckpointer
+    from app.cli import main
+
+    marker = sys.argv[1]
+
+    def slow(self, tmp_path):
+        if "model_0000005" in tmp_path:
+            open(marker, "w").close()
+            time.sleep(120)
+
+    AtomicCheckpointer._before_replace = slow  # fault injection: a save that hangs before its rename
+    sys.exit(main(sys.argv[2:]))
+    """
+)
+
+
+def test_kill_during_checkpoint_save_then_resume(demo_dataset_dir: Path, tmp_path: Path) -> None:
+    out, marker = tmp_path / "run", tmp_path / "saving"
+    argv = ["train", "--config-file", DEMO_CFG, *tiny_opts(demo_dataset_dir, out, 8, DATASETS__TEST=())]
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_TRAIN, str(marker), *argv], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists():
+            assert proc.poll() is None, "training ended before the slow save"
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert (out / "last_checkpoint").read_text() == "model_0000002.pth"
+    assert not (out / "model_0000005.pth").exists()
+    assert any(".tmp-" in n for n in os.listdir(out))
+
+    assert main([argv[0], "--resume", *argv[1:]]) == 0
+    log = (out / "log.txt").read_text()
+    assert "Starting training from iteration 3" in log
+    assert (out / "last_checkpoint").read_text() == "model_final.pth"
+    assert not any(".tmp-" in n for n in os.listdir(out))
+
+
+def test_two_process_cpu_ddp_run(demo_dataset_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    argv = ["train", "--config-file", DEMO_CFG, "--num-gpus", "2", *tiny_opts(demo_dataset_dir, out, 3, DATASETS__TEST=())]
+    assert main(argv) == 0
+    assert (out / "model_final.pth").is_file()
+    assert (out / "log.txt.rank1").is_file()  # the second process logged as rank 1
+    assert "Starting training from iteration 0" in (out / "log.txt.rank1").read_text()
