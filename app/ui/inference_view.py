@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.backend.structures import FramePrediction
 from app.ui.dialogs import ErrorDialog
-from app.ui.workers import FunctionWorker, start_in_thread
+from app.ui.workers import FunctionWorker, join_thread, start_in_thread
 from app.widgets.image_view import ImageView
 from app.widgets.instance_table import InstanceTable
 from app.widgets.overlay_controls import OverlayControls
@@ -248,7 +248,7 @@ class InferenceView(QWidget):
 
     def shutdown(self) -> None:
         if self._thread is not None:
-            self._thread.wait(60_000)
+            join_thread(self._thread, 120_000)
 
     # drawing ---------------------------------------------------------------------------
     def overlay_options(self) -> Any:

@@ -29,7 +29,7 @@ from app.ui.dialogs import ErrorDialog, show_about
 from app.ui.inference_view import InferenceView, latest_checkpoint
 from app.ui.project import Project, ProjectError
 from app.ui.training_view import TrainingView
-from app.ui.workers import FunctionWorker, start_in_thread
+from app.ui.workers import FunctionWorker, join_thread, start_in_thread
 
 MAX_RECENT = 8
 #: (tab title, module, class) of the views built by app part 2; a placeholder stands in until they exist.
@@ -354,7 +354,7 @@ class MainWindow(QMainWindow):
         self.training_view.shutdown()
         self.inference_view.shutdown()
         if self._demo_thread is not None:
-            self._demo_thread.wait()
+            join_thread(self._demo_thread, 600_000)
         for view in self.views.values():
             if view not in (self.training_view, self.inference_view) and hasattr(view, "shutdown"):
                 view.shutdown()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.dialogs import ErrorDialog
 from app.ui.run_follower import RunFollower
-from app.ui.workers import TrainingWorker, start_in_thread
+from app.ui.workers import TrainingWorker, join_thread, start_in_thread
 from app.widgets.image_view import ImageView
 from app.widgets.log_panel import LogPanel
 from app.widgets.loss_plot import LossPlot
@@ -209,18 +209,20 @@ class TrainingView(QWidget):
             self._worker.control.stop()
             self.status_label.setText("Stopping…")
 
-    def shutdown(self, timeout_ms: int = 120_000) -> bool:
+    def shutdown(self, timeout_ms: int = 600_000) -> bool:
         """Stop the run (checkpoint saved by the engine) and join its thread; True when joined."""
         self.detach()
         if self._thread is None:
             return True
         self.stop()
         thread = self._thread
-        ok = thread.wait(timeout_ms)
-        # deliver the queued done/metrics signals so state is consistent
-        loop = QEventLoop()
-        QTimer.singleShot(0, loop.quit)
-        loop.exec()
+        ok = join_thread(thread, timeout_ms)
+        if ok:
+            # deliver the worker's queued signals (done, last metrics), then settle the state
+            QCoreApplication.sendPostedEvents()
+            QCoreApplication.processEvents()
+            if self._thread is thread:
+                self._on_thread_finished()
         return bool(ok)
 
     # slots for worker signals ---------------------------------------------------------
@@ -297,6 +299,8 @@ class TrainingView(QWidget):
 
     @Slot()
     def _on_thread_finished(self) -> None:
+        if self._thread is None:
+            return
         thread, self._thread, self._worker = self._thread, None, None
         if thread is not None:
             thread.deleteLater()

@@ -147,3 +147,24 @@ def start_in_thread(worker: QObject, parent: QObject, finished_signal: Any) -> Q
     finished_signal.connect(thread.quit)
     thread.start()
     return thread
+
+
+def join_thread(thread: QThread, timeout_ms: int) -> bool:
+    """Wait for ``thread`` to finish while the GUI thread keeps delivering events; True when finished.
+
+    ``QThread.wait`` in PySide6 keeps the GIL while it blocks, so a worker still running
+    Python code could never finish (deadlock). This loop sleeps in Python instead (which
+    releases the GIL) and processes events, so queued signals such as ``thread.quit``
+    connected to the worker's last signal are delivered.
+    """
+    import time
+
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    deadline = time.monotonic() + timeout_ms / 1000.0
+    while not thread.isFinished():
+        if time.monotonic() > deadline:
+            return False
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.01)
+    return True
