@@ -154,26 +154,35 @@ def densepose_fields(result, box_xywh: Sequence[float], rng: np.random.Generator
     }
 
 
+def teacher_configs(opt: PseudoLabelOptions) -> tuple[Any, Any]:
+    """The teachers' configs (DensePose, keypoint or None), checked: image modality, weights given."""
+    from app.backend.config import load_config
+
+    cfg = load_config(opt.config_file, list(opt.opts))
+    if cfg.INPUT.MODALITY != "image":
+        raise UserFacingError(f"{opt.config_file}: the teacher must be an image model (INPUT.MODALITY 'image')")
+    if not cfg.MODEL.WEIGHTS:
+        raise UserFacingError("the teacher has no weights: pass MODEL.WEIGHTS W")
+    kcfg = None
+    if opt.keypoint_config:
+        kcfg = load_config(opt.keypoint_config, list(opt.keypoint_opts))
+        if kcfg.INPUT.MODALITY != "image":
+            raise UserFacingError(f"{opt.keypoint_config}: the keypoint teacher must be an image model")
+    return cfg, kcfg
+
+
 class Teachers:
     """The DensePose teacher and an optional keypoint teacher, loaded once (image modality)."""
 
     def __init__(self, opt: PseudoLabelOptions) -> None:
-        from app.backend.config import load_config
         from app.backend.engine.predictor import Predictor
 
-        cfg = load_config(opt.config_file, list(opt.opts))
-        if cfg.INPUT.MODALITY != "image":
-            raise UserFacingError(f"{opt.config_file}: the teacher must be an image model (INPUT.MODALITY 'image')")
-        if not cfg.MODEL.WEIGHTS:
-            raise UserFacingError("the teacher has no weights: pass MODEL.WEIGHTS W")
+        cfg, kcfg = teacher_configs(opt)
         self.model_name = str(cfg.MODEL.WEIGHTS)
         self.dp = Predictor(cfg)
         self.kp = None
         self.kp_name = None
-        if opt.keypoint_config:
-            kcfg = load_config(opt.keypoint_config, list(opt.keypoint_opts))
-            if kcfg.INPUT.MODALITY != "image":
-                raise UserFacingError(f"{opt.keypoint_config}: the keypoint teacher must be an image model")
+        if kcfg is not None:
             self.kp = Predictor(kcfg, opt.keypoint_weights)
             self.kp_name = str(opt.keypoint_weights)
 
@@ -270,6 +279,7 @@ def pseudo_label_dataset(
     from app.backend.data.validate import read_dataset_json, resolve_path
 
     t0 = time.perf_counter()
+    teacher_configs(opt)  # refuse a wrong teacher before any work
     data = read_dataset_json(opt.dataset)
     src_root = opt.dataset.resolve().parent
     images = [im for im in data["images"] if isinstance(im, dict) and "id" in im]

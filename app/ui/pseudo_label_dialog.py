@@ -1,0 +1,253 @@
+"""Pseudo-label the Dataset view's selection or whole files with an image teacher.
+
+:func:`make_pseudo_label_actions` gives the Dataset view two QActions ("Pseudo-label
+selection…", "Pseudo-label whole dataset…"). Each saves and closes the open editing
+sessions, runs :func:`app.backend.capture.pseudo_label.pseudo_label_dataset` on each
+dataset file in place (atomic write; frames with human labels are left alone) on a worker
+thread, then reopens the files so the new labels appear (drawn dashed until accepted).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.capture_worker import CaptureJobWorker, format_progress
+from app.ui.import_dialog import PathField
+from app.ui.workers import start_in_thread
+
+Target = tuple[Path, list | None]  # dataset JSON, image ids (None = all)
+CONFIG_FILTER = "Configs (*.yaml *.yml);;All files (*)"
+WEIGHTS_FILTER = "Checkpoints (*.pth *.pkl);;All files (*)"
+
+
+def targets_from_rows(index: Any, rows: list[int] | None) -> list[Target]:
+    """Dataset files and image ids of ``rows`` of a DatasetIndex (None = every image of every file)."""
+    if index is None:
+        return []
+    if rows is None:
+        return [(Path(d.path), None) for d in index.docs]
+    out: list[Target] = []
+    for d, doc in enumerate(index.docs):
+        ids = [index.image_ids[r].item() for r in rows if index.doc_of[r] == d]
+        if ids:
+            out.append((Path(doc.path), ids))
+    return out
+
+
+def run_targets(
+    targets: list[Target], settings: dict, progress: Callable | None = None, should_stop: Callable | None = None
+):
+    """Pseudo-label each target in place, one after the other; returns the list of reports."""
+    from app.backend.capture.pseudo_label import PseudoLabelOptions, pseudo_label_dataset
+
+    reports = []
+    for path, ids in targets:
+        opt = PseudoLabelOptions(dataset=path, out=path, image_ids=ids, **settings)
+        report = pseudo_label_dataset(opt, progress=progress, should_stop=should_stop)
+        reports.append(report)
+        if not report.complete:
+            break
+    return _Combined(reports)
+
+
+class _Combined:
+    """Several reports shown as one (what the worker's ``done`` carries)."""
+
+    def __init__(self, reports: list) -> None:
+        self.reports = reports
+        self.complete = all(r.complete for r in reports)
+
+    def lines(self) -> list[str]:
+        return [f"{r.out.name}: {line}" for r in self.reports for line in r.lines()]
+
+
+class PseudoLabelDialog(QDialog):
+    """Teacher settings, progress and log. Signal ``labelled(list)``: the dataset paths rewritten."""
+
+    labelled = Signal(list)
+
+    def __init__(self, targets: list[Target], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from app.backend.config import builtin_config
+
+        self.targets = list(targets)
+        self.setWindowTitle("Pseudo-label with an image teacher")
+        self.resize(640, 420)
+        self._thread: QThread | None = None
+        self._worker: CaptureJobWorker | None = None
+        n_img = sum(len(ids) for _, ids in self.targets if ids is not None)
+        scope = f"{n_img} selected images" if all(ids is not None for _, ids in self.targets) else "every image"
+        self.scope = QLabel(f"{scope} in {', '.join(p.name for p, _ in self.targets)}", self)
+        self.config = PathField(self, "Teacher config", file_filter=CONFIG_FILTER)
+        self.config.set_text(builtin_config("image_densepose_R50_FPN_s1x"))
+        self.weights = PathField(self, "Teacher weights", file_filter=WEIGHTS_FILTER)
+        self.kp_config = PathField(self, "Keypoint teacher config (optional)", file_filter=CONFIG_FILTER)
+        self.kp_weights = PathField(self, "Keypoint teacher weights", file_filter=WEIGHTS_FILTER)
+        self.overrides = QLineEdit(self)
+        self.overrides.setPlaceholderText("KEY VALUE … (config overrides, optional)")
+        self.score = QDoubleSpinBox(self)
+        self.score.setRange(0.0, 1.0)
+        self.score.setSingleStep(0.05)
+        self.score.setValue(0.7)
+        form = QFormLayout()
+        form.addRow("Frames", self.scope)
+        form.addRow("Teacher config", self.config)
+        form.addRow("Teacher weights", self.weights)
+        form.addRow("Keypoint config", self.kp_config)
+        form.addRow("Keypoint weights", self.kp_weights)
+        form.addRow("Overrides", self.overrides)
+        form.addRow("Score threshold", self.score)
+        self.progress = QProgressBar(self)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        self.log = QPlainTextEdit(self)
+        self.log.setReadOnly(True)
+        self.start_button = QPushButton("Pseudo-label", self)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setEnabled(False)
+        self.close_button = QPushButton("Close", self)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for b in (self.start_button, self.cancel_button, self.close_button):
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        lay.addWidget(self.log, 1)
+        lay.addLayout(buttons)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.close)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def settings(self) -> dict:
+        opts = shlex.split(self.overrides.text())
+        if self.weights.text():
+            opts += ["MODEL.WEIGHTS", self.weights.text()]
+        return {
+            "config_file": self.config.text(),
+            "opts": opts,
+            "keypoint_config": self.kp_config.text() or None,
+            "keypoint_weights": self.kp_weights.text() or None,
+            "score_thresh": float(self.score.value()),
+        }
+
+    def start(self) -> None:
+        if self.running or not self.targets:
+            return
+        worker = CaptureJobWorker(run_targets, self.targets, self.settings())
+        worker.progress.connect(self._on_progress)
+        worker.done.connect(self._on_done)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self.status.setText("loading the teacher…")
+        self._thread = start_in_thread(worker, self, worker.finished)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self.status.setText("stopping after the current image…")
+
+    def _on_progress(self, p) -> None:
+        self.progress.setValue(round(100 * p.fraction))
+        self.status.setText(format_progress(p))
+
+    def _on_done(self, report) -> None:
+        self.log.setPlainText("\n".join(report.lines()))
+        if report.complete:
+            self.progress.setValue(100)
+            self.status.setText("done")
+        else:
+            self.status.setText("cancelled: press Pseudo-label again to resume")
+        self.labelled.emit([r.out for r in report.reports if r.complete])
+
+    def _on_failed(self, message: str, details: str) -> None:
+        self.status.setText(f"error: {message}")
+        self.log.setPlainText(details)
+
+    def _on_finished(self) -> None:
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait()
+        self._thread = self._worker = None
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def shutdown(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def open_pseudo_label_dialog(view: Any, selection_only: bool) -> PseudoLabelDialog | None:
+    """Save and close the view's editing sessions, then show the dialog for its selection / files.
+
+    When the dialog has rewritten files, the view reopens what it had open.
+    """
+    index = getattr(view, "index", None)
+    if index is None:
+        view.message.emit("open a dataset first")
+        return None
+    rows = view.selected_rows() if selection_only else None
+    if selection_only and not rows:
+        view.message.emit("select images in the grid first")
+        return None
+    targets = targets_from_rows(index, rows)
+    open_paths = [Path(d.path) for d in index.docs]
+    view.shutdown_sessions()
+    dialog = PseudoLabelDialog(targets, view)
+    dialog.labelled.connect(lambda _paths: view.open_paths(open_paths))
+    dialog.show()
+    return dialog
+
+
+def make_pseudo_label_actions(view: Any) -> tuple[QAction, QAction]:
+    """("Pseudo-label selection…", "Pseudo-label whole dataset…") actions for the Dataset view."""
+    sel = QAction("Pseudo-label selection…", view)
+    sel.setToolTip("label the selected frames with an image DensePose teacher")
+    sel.triggered.connect(lambda: open_pseudo_label_dialog(view, True))
+    whole = QAction("Pseudo-label whole dataset…", view)
+    whole.setToolTip("label every frame without human labels with an image DensePose teacher")
+    whole.triggered.connect(lambda: open_pseudo_label_dialog(view, False))
+    return sel, whole
+
+
+__all__ = [
+    "PseudoLabelDialog",
+    "make_pseudo_label_actions",
+    "open_pseudo_label_dialog",
+    "run_targets",
+    "targets_from_rows",
+]
