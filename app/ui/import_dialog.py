@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.capture_worker import CaptureJobWorker, format_progress
-from app.ui.workers import start_in_thread
+from app.ui.workers import join_thread, start_in_thread
 
 CSI_FILTER = "CSI logs (*.dat *.mat *.npz *.npy);;All files (*)"
 VIDEO_FILTER = "Videos (*.avi *.mp4 *.mkv *.mov);;All files (*)"
@@ -201,6 +201,7 @@ class ImportDialog(QDialog):
         worker.finished.connect(self._on_finished)
         self._worker = worker
         self._thread = start_in_thread(worker, self, worker.finished)
+        self._thread.finished.connect(self._on_thread_finished)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.tabs.setEnabled(False)
@@ -230,7 +231,8 @@ class ImportDialog(QDialog):
     def _on_finished(self) -> None:
         if self._thread is not None:
             self._thread.quit()
-            self._thread.wait()
+
+    def _on_thread_finished(self) -> None:
         self._thread = self._worker = None
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -242,7 +244,7 @@ class ImportDialog(QDialog):
             self._worker.stop()
         if self._thread is not None:
             self._thread.quit()
-            self._thread.wait()
+            join_thread(self._thread, 60000)
 
     def closeEvent(self, event) -> None:
         self.shutdown()

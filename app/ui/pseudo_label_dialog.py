@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.capture_worker import CaptureJobWorker, format_progress
 from app.ui.import_dialog import PathField
-from app.ui.workers import start_in_thread
+from app.ui.workers import join_thread, start_in_thread
 
 Target = tuple[Path, list | None]  # dataset JSON, image ids (None = all)
 CONFIG_FILTER = "Configs (*.yaml *.yml);;All files (*)"
@@ -84,6 +84,7 @@ class PseudoLabelDialog(QDialog):
     """Teacher settings, progress and log. Signal ``labelled(list)``: the dataset paths rewritten."""
 
     labelled = Signal(list)
+    closed = Signal()
 
     def __init__(self, targets: list[Target], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -166,6 +167,7 @@ class PseudoLabelDialog(QDialog):
         self._worker = worker
         self.status.setText("loading the teacher…")
         self._thread = start_in_thread(worker, self, worker.finished)
+        self._thread.finished.connect(self._on_thread_finished)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
 
@@ -194,7 +196,8 @@ class PseudoLabelDialog(QDialog):
     def _on_finished(self) -> None:
         if self._thread is not None:
             self._thread.quit()
-            self._thread.wait()
+
+    def _on_thread_finished(self) -> None:
         self._thread = self._worker = None
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -204,11 +207,12 @@ class PseudoLabelDialog(QDialog):
             self._worker.stop()
         if self._thread is not None:
             self._thread.quit()
-            self._thread.wait()
+            join_thread(self._thread, 60000)
 
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
+        self.closed.emit()
 
 
 def open_pseudo_label_dialog(view: Any, selection_only: bool) -> PseudoLabelDialog | None:
@@ -228,7 +232,15 @@ def open_pseudo_label_dialog(view: Any, selection_only: bool) -> PseudoLabelDial
     open_paths = [Path(d.path) for d in index.docs]
     view.shutdown_sessions()
     dialog = PseudoLabelDialog(targets, view)
-    dialog.labelled.connect(lambda _paths: view.open_paths(open_paths))
+    reopened = []
+
+    def reopen(*_args: Any) -> None:
+        if not reopened:  # once: after the run, or on closing without one
+            reopened.append(True)
+            view.open_paths(open_paths)
+
+    dialog.labelled.connect(reopen)
+    dialog.closed.connect(reopen)
     dialog.show()
     return dialog
 
