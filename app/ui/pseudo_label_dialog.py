@@ -4,7 +4,8 @@
 selection…", "Pseudo-label whole dataset…"). Each saves and closes the open editing
 sessions, runs :func:`app.backend.capture.pseudo_label.pseudo_label_dataset` on each
 dataset file in place (atomic write; frames with human labels are left alone) on a worker
-thread, then reopens the files so the new labels appear (drawn dashed until accepted).
+thread, and reopens the files when the dialog closes (new labels are drawn dashed until
+accepted).
 """
 
 from __future__ import annotations
@@ -218,7 +219,8 @@ class PseudoLabelDialog(QDialog):
 def open_pseudo_label_dialog(view: Any, selection_only: bool) -> PseudoLabelDialog | None:
     """Save and close the view's editing sessions, then show the dialog for its selection / files.
 
-    When the dialog has rewritten files, the view reopens what it had open.
+    The files stay closed while the dialog is open (it rewrites them in place); when it
+    closes, the view reopens what it had open, with the new labels.
     """
     index = getattr(view, "index", None)
     if index is None:
@@ -232,15 +234,7 @@ def open_pseudo_label_dialog(view: Any, selection_only: bool) -> PseudoLabelDial
     open_paths = [Path(d.path) for d in index.docs]
     view.shutdown_sessions()
     dialog = PseudoLabelDialog(targets, view)
-    reopened = []
-
-    def reopen(*_args: Any) -> None:
-        if not reopened:  # once: after the run, or on closing without one
-            reopened.append(True)
-            view.open_paths(open_paths)
-
-    dialog.labelled.connect(reopen)
-    dialog.closed.connect(reopen)
+    dialog.closed.connect(lambda: view.open_paths(open_paths))
     dialog.show()
     return dialog
 

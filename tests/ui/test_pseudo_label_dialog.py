@@ -73,10 +73,12 @@ def test_dialog_labels_in_place_and_the_view_reloads(qtbot, demo_copy, tmp_path)
     dialog.weights.set_text(weights)
     dialog.overrides.setText(" ".join(TEACHER))
     dialog.score.setValue(0.0)
-    with qtbot.waitSignal(view.datasetReady, timeout=120000):
+    with qtbot.waitSignal(dialog.labelled, timeout=120000):
         dialog.start()
     qtbot.waitUntil(lambda: not dialog.running, timeout=10000)
     assert dialog.status.text() == "done", dialog.log.toPlainText()
+    with qtbot.waitSignal(view.datasetReady, timeout=30000):
+        dialog.close()
     data = json.loads(val.read_text())
     pseudo = [a for a in data["annotations"] if "pseudo_label" in a]
     first = data["images"][0]["id"]
