@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from app.backend.annotations import AnnotationSession, DensePosePoint, Person, insert_op, remove_op, replace_op
 from app.backend.annotations.ops import Op, OpConflictError
+from app.backend.capture.pseudo_label import accept_pseudo_label, is_pseudo
 from app.backend.errors import UserFacingError
 from app.backend.structures.body import KEYPOINT_NAMES, NUM_KEYPOINTS
 from app.ui.annotation_commands import EditCommand
@@ -124,6 +125,7 @@ class AnnotationEditor(QWidget):
         self._action("Duplicate person", "Ctrl+D", self.duplicate_person, toolbar=False)
         self._action("Accept proposal", "Y", self.accept_proposal, toolbar=False)
         self._action("Reject proposal", "X", self.reject_proposal, toolbar=False)
+        self._action("Accept pseudo labels", "Shift+Y", self.accept_pseudo_labels, toolbar=False)
         self._action("Fit", "F", self.canvas.fit)
         self._action("Save", "Ctrl+Shift+S", self.save)
         self.undo_action = self._action("Undo", QKeySequence.StandardKey.Undo, self.undo)
@@ -236,7 +238,10 @@ class AnnotationEditor(QWidget):
         people = self.people()
         props = self.current_proposals()
         self.canvas.set_people(
-            [to_canvas_person(p, label=f"#{n + 1}") for n, p in enumerate(people)],
+            [
+                to_canvas_person(p, is_pseudo(p.extra), f"#{n + 1}" + (" pseudo" if is_pseudo(p.extra) else ""))
+                for n, p in enumerate(people)
+            ],
             [to_canvas_person(p, proposal=True, label=f"proposal {n + 1}") for n, p in enumerate(props)],
         )
         lst = self.panel.people
@@ -244,7 +249,8 @@ class AnnotationEditor(QWidget):
         lst.clear()
         for n, p in enumerate(people):
             nkp = 0 if p.keypoints is None else sum(1 for k in range(NUM_KEYPOINTS) if p.keypoints[3 * k + 2] > 0)
-            lst.addItem(f"#{n + 1}  id {p.ann_id}: {nkp} keypoints, {len(p.dp or [])} DensePose points")
+            tag = " (pseudo label: Shift+Y accepts)" if is_pseudo(p.extra) else ""
+            lst.addItem(f"#{n + 1}  id {p.ann_id}: {nkp} keypoints, {len(p.dp or [])} DensePose points{tag}")
         lst.setCurrentRow(self.canvas.selected_person)
         lst.blockSignals(False)
         person = people[self.canvas.selected_person] if 0 <= self.canvas.selected_person < len(people) else None
@@ -289,7 +295,7 @@ class AnnotationEditor(QWidget):
             self.show_banner(f"edit refused: {exc}")
             return
         before = self.session.doc.anns(self.image_id)[index]
-        after = person.to_ann()
+        after = accept_pseudo_label(person.to_ann())  # an edited pseudo label becomes a human label
         if after != before:
             self._push(replace_op(self.image_id, index, before, after, text), text)
 
@@ -460,6 +466,22 @@ class AnnotationEditor(QWidget):
         while self.current_proposals():
             self.proposal_index = 0
             self.accept_proposal()
+        self.stack.endMacro()
+
+    def accept_pseudo_labels(self) -> None:
+        """Make every pseudo label of this image an ordinary label (drops ``pseudo_label``; undoable)."""
+        if self.session is None or self.stack is None:
+            return
+        anns = self.session.doc.anns(self.image_id)
+        todo = [(n, a) for n, a in enumerate(anns) if is_pseudo(a)]
+        if not todo:
+            return
+        self.stack.beginMacro("accept pseudo labels")
+        for n, ann in todo:
+            self._push(
+                replace_op(self.image_id, n, ann, accept_pseudo_label(ann), "accept pseudo label"),
+                "accept pseudo label",
+            )
         self.stack.endMacro()
 
     def reject_proposal(self) -> None:
