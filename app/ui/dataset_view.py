@@ -33,6 +33,7 @@ from app.backend.data.validate import resolve_path
 from app.ui.annotation_assist import AssistController
 from app.ui.annotation_editor import AnnotationEditor
 from app.ui.annotation_loading import DatasetLoadJob, LoadSignals, make_thumbnail_cache
+from app.ui.capture_actions import make_capture_button
 from app.widgets.dataset_stats import DatasetStatsPanel
 from app.widgets.thumbnail_grid import DatasetTableModel, MaskFilterProxy, ThumbnailGrid
 
@@ -130,6 +131,8 @@ class DatasetView(QWidget):
             self.count_label,
         ):
             bar.addWidget(w)
+        self.capture_button = make_capture_button(self)  # import capture, pseudo-label selection / all
+        bar.addWidget(self.capture_button)
 
         self.model = DatasetTableModel(self)
         self.proxy = MaskFilterProxy(self)

@@ -74,3 +74,24 @@ def test_worker_stop_cancels_and_a_rerun_resumes(qtbot, tmp_path):
     worker.done.connect(reports.append)
     worker.run()
     assert reports[1].complete and reports[1].frames_written_this_run == 10
+
+
+def test_dataset_view_capture_menu_imports_and_opens_the_result(qtbot, tmp_path):
+    from app.ui.capture_actions import open_import_dialog
+    from app.ui.dataset_view import DatasetView
+
+    view = DatasetView()
+    qtbot.addWidget(view)
+    texts = [a.text() for a in view.capture_button.actions()]
+    assert texts == ["Import recording / MM-Fi…", "Pseudo-label selection…", "Pseudo-label whole dataset…"]
+    rec = make_synthetic_recording(tmp_path / "src", num_frames=6)
+    dlg = open_import_dialog(view)
+    qtbot.addWidget(dlg)
+    dlg.video.set_text(rec.video)
+    dlg.csi.set_text(rec.csi)
+    dlg.rec_out.set_text(tmp_path / "out")
+    dlg.offset_ms.setValue(300)
+    with qtbot.waitSignal(view.datasetReady, timeout=60000):
+        dlg.start()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=10000)
+    assert len(view.index) == 6 and bool(view.index.has_csi.all()) and int(view.index.num_people.sum()) == 0
