@@ -76,6 +76,9 @@ def test_teacher_labels_validate_load_and_train_csi(demo_dataset_dir, tmp_path):
         opts=[*_opts(demo_dataset_dir, tmp_path / "t", 1, **IMAGE), "MODEL.WEIGHTS", teacher["last_checkpoint"]],
         score_thresh=0.0,
         keypoint_thresh=-1e9,  # a one-iteration teacher's keypoint logits are all near 0
+        keypoint_config=builtin_config("demo_cpu"),  # the same model as keypoint teacher: boxes match exactly
+        keypoint_weights=teacher["last_checkpoint"],
+        keypoint_opts=_opts(demo_dataset_dir, tmp_path / "t", 1, **IMAGE),
     )
     calls: list[int] = []
     first = pseudo_label_dataset(opt, should_stop=lambda: calls.append(1) or len(calls) > 2)
@@ -92,6 +95,8 @@ def test_teacher_labels_validate_load_and_train_csi(demo_dataset_dir, tmp_path):
     pseudo = [a for a in data["annotations"] if is_pseudo(a)]
     assert len(pseudo) == second.people >= 4
     assert all(a["pseudo_label"]["model"] == teacher["last_checkpoint"] for a in pseudo)
+    assert all(a["pseudo_label"]["keypoint_model"] == teacher["last_checkpoint"] for a in pseudo)
+    assert all(a["num_keypoints"] > 0 for a in pseudo)  # matched by box IoU, keypoints copied
     with_dp = [a for a in pseudo if "dp_I" in a]
     assert with_dp and all(0 < len(a["dp_I"]) <= 100 and len(a["dp_masks"]) == 14 for a in with_dp)
     assert all(len(a["keypoints"]) == 51 for a in pseudo)
