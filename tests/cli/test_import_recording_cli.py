@@ -17,6 +17,7 @@ def test_import_recording_cli_writes_dataset_and_report(tmp_path, capsys):
     assert code == 0
     assert "1 timestamp wrap-arounds" in text and "2 from sequence numbers" in text
     assert "matched 12/12 frames" in text and "clock drift" in text and "frames/s" in text
+    assert "importing: 12/12 frames (100%)" in text  # the progress line (with ETA while running)
     data = json.loads((out / "dataset.json").read_text())
     assert len(data["images"]) == 12 and data["annotations"] == []
     assert (out / "import_report.json").is_file()
