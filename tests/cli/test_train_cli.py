@@ -16,15 +16,21 @@ import pytest
 
 from app.backend.config import builtin_config
 from app.cli import main
-from tests.backend.engine.tiny_config import tiny_opts
+from tests.backend.engine.tiny_config import one_thread, tiny_opts
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CFG = str(builtin_config("demo_cpu"))
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with one_thread():
+        yield
+
+
 def test_train_eval_infer_write_their_files(demo_dataset_dir: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
-    assert main(["train", "--config-file", DEMO_CFG, *tiny_opts(demo_dataset_dir, out, 4, DATASETS__TEST=())]) == 0
+    assert main(["train", "--config-file", DEMO_CFG, *tiny_opts(demo_dataset_dir, out, 2, DATASETS__TEST=())]) == 0
     for name in ("config.yaml", "metrics.json", "log.txt", "model_final.pth", "last_checkpoint", "csi_stats.json"):
         assert (out / name).is_file(), name
     capsys.readouterr()
@@ -36,13 +42,12 @@ def test_train_eval_infer_write_their_files(demo_dataset_dir: Path, tmp_path: Pa
     assert "bbox/AP50" in metrics and "keypoints/AP50" in metrics
 
     pred_dir = tmp_path / "pred"
-    csi_dir = demo_dataset_dir / "csi" / "val"
+    inputs = sorted((demo_dataset_dir / "csi" / "val").glob("*.npz"))[:2]
     code = main(["infer", "--config-file", str(out / "config.yaml"), "--weights", str(out / "model_final.pth"),
-                 "--input", str(csi_dir), "--output", str(pred_dir), "--score-threshold", "0"])
+                 "--input", *map(str, inputs), "--output", str(pred_dir), "--score-threshold", "0"])
     assert code == 0
-    inputs = sorted(p.stem for p in csi_dir.glob("*.npz"))
     pngs = sorted(pred_dir.glob("*.png"))
-    assert [p.stem for p in pngs] == inputs
+    assert [p.stem for p in pngs] == [p.stem for p in inputs]
     img = cv2.imread(str(pngs[0]))
     assert img is not None and img.shape == (64, 64, 3)
     results = json.loads((pred_dir / "predictions.json").read_text())
@@ -50,7 +55,7 @@ def test_train_eval_infer_write_their_files(demo_dataset_dir: Path, tmp_path: Pa
     for r in results:
         assert {"image_id", "category_id", "bbox", "score", "keypoints"} <= set(r)
         assert len(r["bbox"]) == 4 and len(r["keypoints"]) == 51
-    assert "[6/6]" in capsys.readouterr().out  # progress line
+    assert "[2/2]" in capsys.readouterr().out  # progress line
 
 
 @pytest.mark.parametrize(
@@ -90,7 +95,7 @@ _KILLED_TRAIN = textwrap.dedent(
     marker = sys.argv[1]
 
     def slow(self, tmp_path):
-        if "model_0000005" in tmp_path:
+        if "model_0000001" in tmp_path:
             open(marker, "w").close()
             time.sleep(120)
 
@@ -102,7 +107,7 @@ _KILLED_TRAIN = textwrap.dedent(
 
 def test_kill_during_checkpoint_save_then_resume(demo_dataset_dir: Path, tmp_path: Path) -> None:
     out, marker = tmp_path / "run", tmp_path / "saving"
-    argv = ["train", "--config-file", DEMO_CFG, *tiny_opts(demo_dataset_dir, out, 8, DATASETS__TEST=())]
+    argv = ["train", "--config-file", DEMO_CFG, *tiny_opts(demo_dataset_dir, out, 4, DATASETS__TEST=(), SOLVER__CHECKPOINT_PERIOD=1)]
     proc = subprocess.Popen([sys.executable, "-c", _KILLED_TRAIN, str(marker), *argv], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -116,20 +121,20 @@ def test_kill_during_checkpoint_save_then_resume(demo_dataset_dir: Path, tmp_pat
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert (out / "last_checkpoint").read_text() == "model_0000002.pth"
-    assert not (out / "model_0000005.pth").exists()
+    assert (out / "last_checkpoint").read_text() == "model_0000000.pth"
+    assert not (out / "model_0000001.pth").exists()
     assert any(".tmp-" in n for n in os.listdir(out))
 
     assert main([argv[0], "--resume", *argv[1:]]) == 0
     log = (out / "log.txt").read_text()
-    assert "Starting training from iteration 3" in log
+    assert "Starting training from iteration 1" in log
     assert (out / "last_checkpoint").read_text() == "model_final.pth"
     assert not any(".tmp-" in n for n in os.listdir(out))
 
 
 def test_two_process_cpu_ddp_run(demo_dataset_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "ddp"
-    argv = ["train", "--config-file", DEMO_CFG, "--num-gpus", "2", *tiny_opts(demo_dataset_dir, out, 3, DATASETS__TEST=())]
+    argv = ["train", "--config-file", DEMO_CFG, "--num-gpus", "2", *tiny_opts(demo_dataset_dir, out, 2, DATASETS__TEST=())]
     assert main(argv) == 0
     assert (out / "model_final.pth").is_file()
     assert (out / "log.txt.rank1").is_file()  # the second process logged as rank 1

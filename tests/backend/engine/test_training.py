@@ -115,11 +115,20 @@ class _InjectNaN(HookBase):
 
 
 def test_non_finite_loss_stops_with_message_and_keeps_last_good_checkpoint(tiny_cfg) -> None:
-    cfg = tiny_cfg("nan", max_iter=MAX_ITER, DATASETS__TEST=())
-    result = run_training(cfg, extra_hooks=[_InjectNaN(at=4)])
+    cfg = tiny_cfg("nan", max_iter=MAX_ITER, DATASETS__TEST=(), SOLVER__CHECKPOINT_PERIOD=2)
+    result = run_training(cfg, extra_hooks=[_InjectNaN(at=2)])
     assert result["status"] == "diverged"
-    assert "non-finite at iteration 4" in result["message"]
-    assert result["last_checkpoint"].endswith("model_0000002.pth")
+    assert "non-finite at iteration 2" in result["message"]
+    assert result["last_checkpoint"].endswith("model_0000001.pth")
     state = load_checkpoint_file(result["last_checkpoint"])["model"]
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
     assert not os.path.exists(os.path.join(cfg.OUTPUT_DIR, "model_final.pth"))
+
+
+def test_short_demo_run_loss_falls(tiny_cfg) -> None:
+    events: list[dict] = []
+    cfg = tiny_cfg("short", max_iter=16, DATASETS__TEST=(), UI__METRICS_PERIOD=1, SOLVER__CHECKPOINT_PERIOD=100)
+    assert run_training(cfg, callback=events.append)["status"] == "finished"
+    total = [e["total_loss"] for e in events if e["kind"] == "metrics"]
+    assert len(total) == 16
+    assert np.median(total[-6:]) < 0.8 * np.mean(total[:3]), total
