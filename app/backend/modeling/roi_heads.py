@@ -274,20 +274,14 @@ class DensePoseROIHeads(StandardROIHeads):
         if self.training:
             head = self.keypoint_head
             normalizer = None if head.loss_normalizer == "visible" else len(rois) * head.loss_normalizer
-            # rows of people with keypoint annotations (images without GT have no foreground rows)
-            has_kp = [len(r) > 0 and r.has("gt_keypoints") for r in rois]
-            rows = (
-                torch.cat(
-                    [
-                        torch.full((len(r),), ok, dtype=torch.bool, device=kp_logits.device)
-                        for r, ok in zip(rois, has_kp)
-                    ]
-                )
-                if rois
-                else torch.zeros(0, dtype=torch.bool, device=kp_logits.device)
-            )
-            kp_rois = [r for r, ok in zip(rois, has_kp) if ok]
-            kp_loss = keypoint_rcnn_loss(kp_logits[rows], kp_rois, normalizer=normalizer)
+            # rows of images with keypoint annotations (images without GT have no foreground rows)
+            has_kp = [len(r) == 0 or r.has("gt_keypoints") for r in rois]
+            if all(has_kp):
+                kp_loss = keypoint_rcnn_loss(kp_logits, rois, normalizer=normalizer)
+            else:  # boolean indexing synchronises with the device: only when needed
+                rows = torch.cat([torch.full((len(r),), ok, dtype=torch.bool) for r, ok in zip(rois, has_kp)])
+                kp_rois = [r for r, ok in zip(rois, has_kp) if ok]
+                kp_loss = keypoint_rcnn_loss(kp_logits[rows.to(kp_logits.device)], kp_rois, normalizer=normalizer)
             losses = {"loss_keypoint": kp_loss * head.loss_weight + kp_logits.sum() * 0}
             losses.update(self._densepose_losses(rois, dp_out, anchor))
             return losses

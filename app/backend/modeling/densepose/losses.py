@@ -124,9 +124,11 @@ class DensePoseChartLoss:
             outputs: predictor outputs, one row per ROI over all images.
         """
         dev = outputs.u.device
-        rois, xs, ys, parts, us, vs = [], [], [], [], [], []
+        rois, xs, ys, insides, parts, us, vs = [], [], [], [], [], [], []
         seg_rows, seg_maps, seg_gt, seg_est = [], [], [], []
         offset = 0
+        # no host-device synchronisation per instance: points outside their proposal are
+        # masked (weight 0) instead of filtered out
         for inst in proposals:
             n = len(inst)
             if n and inst.has("gt_densepose"):
@@ -139,39 +141,39 @@ class DensePoseChartLoss:
                     ex0, ey0, ex1, ey1 = est_boxes[j]
                     ax = gx0 + dp.x.to(dev) / 256.0 * (gx1 - gx0)
                     ay = gy0 + dp.y.to(dev) / 256.0 * (gy1 - gy0)
-                    inside = (ax >= ex0) & (ax <= ex1) & (ay >= ey0) & (ay <= ey1)
-                    # positions in heatmap pixels of this ROI (0..W spans the proposal box)
-                    xs.append(((ax - ex0) / (ex1 - ex0).clamp(min=1e-6))[inside])
-                    ys.append(((ay - ey0) / (ey1 - ey0).clamp(min=1e-6))[inside])
-                    rois.append(torch.full((int(inside.sum()),), offset + j, dtype=torch.long, device=dev))
-                    parts.append(dp.i.to(dev).long()[inside])
-                    us.append(dp.u.to(dev).float()[inside])
-                    vs.append(dp.v.to(dev).float()[inside])
+                    insides.append((ax >= ex0) & (ax <= ex1) & (ay >= ey0) & (ay <= ey1))
+                    # positions relative to the proposal box (0..1 spans it)
+                    xs.append((ax - ex0) / (ex1 - ex0).clamp(min=1e-6))
+                    ys.append((ay - ey0) / (ey1 - ey0).clamp(min=1e-6))
+                    rois.append(torch.full((len(dp),), offset + j, dtype=torch.long, device=dev))
+                    parts.append(dp.i.to(dev).long())
+                    us.append(dp.u.to(dev).float())
+                    vs.append(dp.v.to(dev).float())
                     if dp.segm is not None:
                         seg_rows.append(offset + j)
                         seg_maps.append(dp.segm.to(dev))
                         seg_gt.append(gt_boxes[j])
                         seg_est.append(est_boxes[j])
             offset += n
-        if not rois or sum(len(r) for r in rois) == 0:
+        if not rois:
             return self.fake_losses(outputs)
         roi = torch.cat(rois)
         hh, wh = outputs.u.shape[-2:]
         x = torch.cat(xs) * wh
         y = torch.cat(ys) * hh
         part = torch.cat(parts)
-        fg = part > 0
-        fine = sample_points(outputs.fine_segm, roi, x, y)
-        losses = {"loss_densepose_I": F.cross_entropy(fine, part) * self.w_part}
-        if bool(fg.any()):
-            idx = part[fg][:, None]
-            u_est = sample_points(outputs.u, roi[fg], x[fg], y[fg]).gather(1, idx)[:, 0]
-            v_est = sample_points(outputs.v, roi[fg], x[fg], y[fg]).gather(1, idx)[:, 0]
-            losses["loss_densepose_U"] = F.smooth_l1_loss(u_est, torch.cat(us)[fg], reduction="sum") * self.w_points
-            losses["loss_densepose_V"] = F.smooth_l1_loss(v_est, torch.cat(vs)[fg], reduction="sum") * self.w_points
-        else:
-            losses["loss_densepose_U"] = outputs.u.sum() * 0
-            losses["loss_densepose_V"] = outputs.v.sum() * 0
+        inside = torch.cat(insides).float()
+        fg = inside * (part > 0).float()
+        fine = sample_points(outputs.fine_segm, roi, x, y).float()
+        ce = F.cross_entropy(fine, part.clamp(min=0), reduction="none")
+        losses = {"loss_densepose_I": (ce * inside).sum() / inside.sum().clamp(min=1.0) * self.w_part}
+        idx = part.clamp(min=0)[:, None]
+        u_est = sample_points(outputs.u, roi, x, y).gather(1, idx)[:, 0].float()
+        v_est = sample_points(outputs.v, roi, x, y).gather(1, idx)[:, 0].float()
+        u_loss = F.smooth_l1_loss(u_est, torch.cat(us), reduction="none")
+        v_loss = F.smooth_l1_loss(v_est, torch.cat(vs), reduction="none")
+        losses["loss_densepose_U"] = (u_loss * fg).sum() * self.w_points
+        losses["loss_densepose_V"] = (v_loss * fg).sum() * self.w_points
         if seg_rows:
             with torch.no_grad():
                 target = resample_segm(torch.stack(seg_maps), torch.stack(seg_gt), torch.stack(seg_est), (hh, wh))
