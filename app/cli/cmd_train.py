@@ -49,7 +49,29 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--machine-rank must lie in 0..{args.num_machines - 1}")
     if args.num_machines > 1 and args.dist_url == "auto":
         raise UserError("multi-machine jobs need --dist-url tcp://HOST:PORT of machine 0")
-    load_config(args.config_file or None, list(args.opts or []))  # raises ConfigError (exit 2)
+    cfg = load_config(args.config_file or None, list(args.opts or []))  # raises ConfigError (exit 2)
+    ensure_demo_data(cfg)
+
+
+def ensure_demo_data(cfg) -> None:
+    """Generate the synthetic demo dataset when the config uses it and it is missing or stale."""
+    from pathlib import Path
+
+    from app.backend.data.dataset import DEMO_DATASET_NAMES
+    from app.backend.data.demo import demo_dataset_ready, generate_demo_dataset
+    from app.backend.paths import default_demo_root
+
+    if not set(DEMO_DATASET_NAMES) & {*cfg.DATASETS.TRAIN, *cfg.DATASETS.TEST}:
+        return
+    root = Path(cfg.DATASETS.DEMO.ROOT).expanduser() if cfg.DATASETS.DEMO.ROOT else default_demo_root()
+    if demo_dataset_ready(root):
+        return
+    demo = cfg.DATASETS.DEMO
+    print(f"generating the demo dataset ({demo.NUM_TRAIN} train + {demo.NUM_VAL} val frames) in {root} ...", flush=True)
+    try:
+        generate_demo_dataset(root, num_train=demo.NUM_TRAIN, num_val=demo.NUM_VAL, seed=demo.SEED)
+    except OSError as exc:
+        raise UserError(f"cannot write the demo dataset to {root}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
