@@ -321,6 +321,19 @@ class InferenceView(QWidget):
         dialog.show()
 
 
+def dataset_samples(cfg: Any, limit: int = 200) -> list[dict]:
+    """Up to ``limit`` dataset dicts of the config's first test dataset (else its first train dataset)."""
+    from detectron2.data import DatasetCatalog
+
+    from app.backend.data import register_datasets
+
+    register_datasets(cfg)
+    names = list(cfg.DATASETS.TEST) or list(cfg.DATASETS.TRAIN)
+    if not names:
+        return []
+    return list(DatasetCatalog.get(names[0]))[:limit]
+
+
 def latest_checkpoint(output_dir: str) -> str:
     """The checkpoint named by ``<output_dir>/last_checkpoint`` (or model_final.pth), else ""."""
     out = Path(output_dir)

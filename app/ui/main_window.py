@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.ui.app import APP_NAME
 from app.ui.config_view import ConfigView
 from app.ui.dialogs import ErrorDialog, show_about
-from app.ui.inference_view import InferenceView, latest_checkpoint
+from app.ui.inference_view import InferenceView, dataset_samples, latest_checkpoint
 from app.ui.project import Project, ProjectError
 from app.ui.training_view import TrainingView
 from app.ui.workers import FunctionWorker, join_thread, start_in_thread
@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.inference_view.set_config_provider(self.config_view.current_config)
         self.training_view.runFinished.connect(self._on_run_finished)
         self.config_view.configChanged.connect(self._update_status)
+        self.config_view.form.undo_stack.cleanChanged.connect(self._update_status)
 
         self.device_label = QLabel(device_text(), self)
         self.dataset_label = QLabel("", self)
@@ -126,6 +127,7 @@ class MainWindow(QMainWindow):
         redo.setShortcut(QKeySequence.StandardKey.Redo)
         edit.addAction(undo)
         edit.addAction(redo)
+        self.undo_action, self.redo_action = undo, redo
         view_menu = self.menuBar().addMenu("&View")
         for i, title in enumerate(self.views):
             act = view_menu.addAction(title)
@@ -169,7 +171,12 @@ class MainWindow(QMainWindow):
         for view in self.views.values():
             if hasattr(view, "set_project"):
                 view.set_project(project)
-        self.inference_view.set_checkpoint(latest_checkpoint(str(self.config_view.current_config().OUTPUT_DIR)))
+        cfg = self.config_view.current_config()
+        self.inference_view.set_checkpoint(latest_checkpoint(str(cfg.OUTPUT_DIR)))
+        try:
+            self.inference_view.set_samples(dataset_samples(cfg))
+        except Exception as exc:  # a missing or broken dataset must not stop the project from opening
+            self.statusBar().showMessage(f"No dataset samples: {exc}", 10000)
         self._remember(project.root)
         self.setWindowTitle(f"{project.name} — {APP_NAME}")
         self._update_status()
@@ -291,7 +298,8 @@ class MainWindow(QMainWindow):
             self.inference_view.set_checkpoint(str(ckpt))
 
     @Slot()
-    def _update_status(self) -> None:
+    @Slot(bool)
+    def _update_status(self, *_args: object) -> None:
         try:
             cfg = self.config_view.current_config()
         except Exception:
