@@ -159,8 +159,15 @@ class InferenceView(QWidget):
         row1.addWidget(self.run_button)
         row1.addWidget(self.export_button)
         images = QSplitter(self)
-        images.addWidget(self.gt_view)
-        images.addWidget(self.pred_view)
+        for caption, image_view in (("Ground truth", self.gt_view), ("Prediction", self.pred_view)):
+            box = QWidget(self)
+            bl = QVBoxLayout(box)
+            bl.setContentsMargins(0, 0, 0, 0)
+            title = QLabel(caption, box)
+            title.setStyleSheet("font-weight: bold;")
+            bl.addWidget(title)
+            bl.addWidget(image_view, 1)
+            images.addWidget(box)
         vs = QSplitter(Qt.Orientation.Vertical, self)
         vs.addWidget(images)
         vs.addWidget(self.table)
@@ -256,7 +263,8 @@ class InferenceView(QWidget):
 
         o = self.controls.options()
         return OverlayOptions(show_boxes=o["boxes"], show_keypoints=o["keypoints"], show_parts=o["parts"],
-                              show_u=o["u"], show_v=o["v"], show_contours=o["contours"], opacity=o["alpha"])
+                              show_u=o["u"], show_v=o["v"], show_contours=o["contours"], opacity=o["alpha"],
+                              score_threshold=o["score_threshold"])
 
     @Slot()
     @Slot(dict)

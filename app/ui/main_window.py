@@ -86,6 +86,9 @@ class MainWindow(QMainWindow):
                            "Inference": self.inference_view})
         for title, view in self.views.items():
             self.tabs.addTab(view, title)
+            if hasattr(view, "set_undo_group"):  # views with several stacks join the group themselves
+                view.set_undo_group(self.undo_group)
+                continue
             stack = getattr(view, "undo_stack", None) or getattr(getattr(view, "form", None), "undo_stack", None)
             if stack is not None:
                 self.undo_group.addStack(stack)

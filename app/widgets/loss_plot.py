@@ -104,7 +104,6 @@ class LossPlot(QWidget):
         self.loss_plot.setLabel("left", "loss")
         self.lr_plot.setLabel("left", "lr")
         self.lr_plot.setLabel("bottom", "iteration")
-        self.legend = self.loss_plot.addLegend(offset=(-10, 10))
         for plot in (self.loss_plot, self.lr_plot):
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setDownsampling(auto=True, mode="peak")
@@ -228,7 +227,7 @@ class LossPlot(QWidget):
         color = _PALETTE[len(self._curves) % len(_PALETTE)]
         width = 2.5 if name == "total_loss" else 1.5
         plot = self.lr_plot if name in LR_KEYS else self.loss_plot
-        curve = plot.plot([], [], pen=pg.mkPen(color=color, width=width), name=name)
+        curve = plot.plot([], [], pen=pg.mkPen(color=color, width=width))  # the toggle list is the legend
         curve.setDownsampling(auto=True, method="peak")
         curve.setClipToView(True)
         self._curves[name] = curve

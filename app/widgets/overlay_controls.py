@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSlider, QWidget
 
 #: Layer name -> label, in display order. Keys match the ``OverlayOptions`` fields the UI builds.
 LAYERS = {
@@ -18,10 +18,11 @@ DEFAULT_ON = {"boxes": True, "keypoints": True, "parts": True, "u": False, "v": 
 
 
 class OverlayControls(QWidget):
-    """One checkbox per overlay layer plus an opacity slider (0..100 %).
+    """One checkbox per overlay layer, an opacity slider (0..100 %) and a minimum instance score.
 
     Signals:
-        optionsChanged(dict): ``{"boxes": bool, ..., "alpha": float in [0, 1]}`` after any change.
+        optionsChanged(dict): ``{"boxes": bool, ..., "alpha": float in [0, 1], "score_threshold": float}``
+            after any change (predictions below the threshold are not drawn).
     """
 
     optionsChanged = Signal(dict)
@@ -45,11 +46,20 @@ class OverlayControls(QWidget):
         self.opacity.setMaximumWidth(160)
         self.opacity.valueChanged.connect(self._emit)
         layout.addWidget(self.opacity)
+        layout.addSpacing(12)
+        layout.addWidget(QLabel("Min score", self))
+        self.min_score = QDoubleSpinBox(self)
+        self.min_score.setRange(0.0, 1.0)
+        self.min_score.setSingleStep(0.05)
+        self.min_score.setValue(0.5)
+        self.min_score.valueChanged.connect(self._emit)
+        layout.addWidget(self.min_score)
         layout.addStretch(1)
 
     def options(self) -> dict:
         out: dict = {name: box.isChecked() for name, box in self.checks.items()}
         out["alpha"] = self.opacity.value() / 100.0
+        out["score_threshold"] = float(self.min_score.value())
         return out
 
     def set_layer(self, name: str, on: bool) -> None:
