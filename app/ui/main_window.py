@@ -170,6 +170,9 @@ class MainWindow(QMainWindow):
         """Load a project folder (or its .wdsproj) into every view; remembers it in the recent list."""
         project = Project.load(path)
         self.config_view.load(project.config_path)
+        # import the engine now (module imports and dlopen hold the GIL for seconds): doing it
+        # here, once, keeps the first training run from freezing the UI when its worker starts
+        importlib.import_module("app.backend.engine")
         self.project = project
         for view in self.views.values():
             if hasattr(view, "set_project"):

@@ -30,6 +30,10 @@ from scipy.signal import lfilter
 #: Series drawn on the lower plot (learning rate), not with the losses.
 LR_KEYS = ("lr",)
 DEFAULT_CAPACITY = 200_000
+#: Pen widths in pixels. Wide (> 1 px) pens make QPainter.drawLines several times slower on long curves.
+WIDTH_TOTAL = 1.0
+WIDTH_OTHER = 1.0
+AUTO_DOWNSAMPLE_FACTOR = 1.5
 _PALETTE = (
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
     (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
@@ -225,9 +229,12 @@ class LossPlot(QWidget):
 
     def _add_curve(self, name: str) -> None:
         color = _PALETTE[len(self._curves) % len(_PALETTE)]
-        width = 2.5 if name == "total_loss" else 1.5
+        width = WIDTH_TOTAL if name == "total_loss" else WIDTH_OTHER
         plot = self.lr_plot if name in LR_KEYS else self.loss_plot
         curve = plot.plot([], [], pen=pg.mkPen(color=color, width=width))  # the toggle list is the legend
+        # ~1.5 samples per pixel (pyqtgraph's default is 5): with peak mode every spike still shows,
+        # and painting 100,000-point series costs a quarter of the time
+        curve.opts["autoDownsampleFactor"] = AUTO_DOWNSAMPLE_FACTOR
         curve.setDownsampling(auto=True, method="peak")
         curve.setClipToView(True)
         self._curves[name] = curve
