@@ -80,8 +80,10 @@ class MetricsHook(HookBase):
         for name, (value, _) in storage.latest().items():
             if name.startswith("loss") or name in ("total_loss", "lr", "data_time"):
                 out[name] = float(value)
-        hist = storage._history.get("time")  # HistoryBuffer; median over the last 20 steps
-        step_time = float(hist.median(20)) if hist is not None and len(hist.values()) else math.nan
+        try:
+            step_time = float(storage.history("time").median(20))  # IterationTimer's, after warm-up
+        except KeyError:
+            step_time = math.nan
         out["time"] = step_time
         if step_time > 0 and math.isfinite(step_time):
             out["it_per_s"] = 1.0 / step_time
