@@ -159,10 +159,12 @@ def join_thread(thread: QThread, timeout_ms: int) -> bool:
     """
     import time
 
+    import shiboken6
     from PySide6.QtCore import QCoreApplication, QEventLoop
 
     deadline = time.monotonic() + timeout_ms / 1000.0
-    while not thread.isFinished():
+    # the thread object may be deleted (deleteLater of its finished handler) while events run
+    while shiboken6.isValid(thread) and not thread.isFinished():
         if time.monotonic() > deadline:
             return False
         QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)

@@ -34,6 +34,7 @@ DEFAULT_CAPACITY = 200_000
 WIDTH_TOTAL = 1.0
 WIDTH_OTHER = 1.0
 AUTO_DOWNSAMPLE_FACTOR = 1.5
+SYMBOL_BELOW = 30
 _PALETTE = (
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
     (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
@@ -217,7 +218,10 @@ class LossPlot(QWidget):
             x, y = self._buffers[name].data()
             if self._smoothing > 0 and len(y):
                 y = ema(y, self._smoothing)
-            self._curves[name].setData(x, y)
+            curve = self._curves[name]
+            # dots while a series is short (a single point has no line to draw)
+            curve.setSymbol("o" if len(x) < SYMBOL_BELOW else None)
+            curve.setData(x, y)
         self._dirty.clear()
 
     def _buffer(self, name: str) -> RingBuffer:
@@ -231,7 +235,8 @@ class LossPlot(QWidget):
         color = _PALETTE[len(self._curves) % len(_PALETTE)]
         width = WIDTH_TOTAL if name == "total_loss" else WIDTH_OTHER
         plot = self.lr_plot if name in LR_KEYS else self.loss_plot
-        curve = plot.plot([], [], pen=pg.mkPen(color=color, width=width))  # the toggle list is the legend
+        curve = plot.plot([], [], pen=pg.mkPen(color=color, width=width), symbolSize=4,
+                          symbolBrush=pg.mkBrush(color), symbolPen=None)  # the toggle list is the legend
         # ~1.5 samples per pixel (pyqtgraph's default is 5): with peak mode every spike still shows,
         # and painting 100,000-point series costs a quarter of the time
         curve.opts["autoDownsampleFactor"] = AUTO_DOWNSAMPLE_FACTOR
