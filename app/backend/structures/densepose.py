@@ -1,12 +1,8 @@
 """DensePose results (numpy only), and lazy access to the torch ground-truth types.
 
-Conventions (COCO-DensePose):
-- Points ``x``, ``y`` are box-relative on a 256-cell grid: 0..255 spans the
-  instance's ground-truth box (XYWH) from its left/top edge to its right/bottom edge,
-  ``x_abs = box_x0 + x / 256 * box_w``.
-- ``i`` is the fine part index 1..24; ``u``, ``v`` are chart coordinates in 0..1.
-- ``segm`` is the coarse segmentation rasterised from ``dp_masks`` on a 256x256
-  grid of the box: uint8 labels 0..14 (0 = background).
+The ground-truth types (``DensePoseInstance``, ``DensePoseTargets``) live in
+``densepose_targets`` with the COCO-DensePose point conventions; they need torch and are
+loaded only when asked for.
 """
 
 from __future__ import annotations
