@@ -265,7 +265,7 @@ class TrainingView(QWidget):
     @Slot(dict)
     def on_evaluation(self, e: dict) -> None:
         results = e.get("results") or {}
-        it = int(e.get("iteration", 0))
+        it = min(int(e.get("iteration", 0)), self.progress.maximum() - 1)  # after_train reports max_iter
         self.eval_history.append({"iteration": it, "results": dict(results)})
         existing = {self.eval_table.item(r, 0).text(): r for r in range(self.eval_table.rowCount())}
         for key, value in sorted(results.items()):
