@@ -36,7 +36,12 @@ def test_injected_slope_and_offset_are_removed_property() -> None:
     """Over many random cases: per-packet slope + offset (wrapped) leave the sanitized phase unchanged."""
     for seed in range(40):
         rng = np.random.default_rng(seed)
-        shape = (int(rng.integers(1, 12)), int(rng.choice([30, 56, 114])), int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        shape = (
+            int(rng.integers(1, 12)),
+            int(rng.choice([30, 56, 114])),
+            int(rng.integers(1, 4)),
+            int(rng.integers(1, 4)),
+        )
         base = _smooth_phase(rng, shape)
         p = shape[0]
         slope = rng.uniform(-1.2, 1.2, (p, 1, 1, 1))  # rad per subcarrier, per packet (timing offset)
