@@ -108,3 +108,16 @@ def test_closing_the_window_stops_saves_and_joins(qtbot, qapp_settings, demo_pro
     out = demo_project.output_path
     assert (out / "last_checkpoint").is_file()
     assert (out / (out / "last_checkpoint").read_text().strip()).is_file()
+
+
+def test_non_finite_loss_opens_the_error_dialog(qtbot, view, demo_project: Project) -> None:
+    overrides = {"SOLVER.BASE_LR": 1e12, "SOLVER.WARMUP_ITERS": 0, "SOLVER.CLIP_GRADIENTS.ENABLED": False,
+                 "SOLVER.MAX_ITER": 40}
+    view.set_config_provider(_provider(demo_project, **overrides))
+    with qtbot.waitSignal(view.runFinished, timeout=RUN_TIMEOUT_MS) as done:
+        assert view.start()
+    assert done.args[0]["status"] == "diverged", done.args[0]
+    dialog = view.error_dialogs[-1]
+    assert dialog.isVisible() and "non-finite" in dialog.message_label.text()
+    assert view.start_button.isEnabled()
+    dialog.close()
