@@ -72,6 +72,14 @@ def test_stop_leaves_a_checkpoint_and_pause_blocks(qtbot, view, demo_project: Pr
     assert ckpt.is_file() and ckpt.name.startswith("model_")
     assert (ckpt.parent / "last_checkpoint").read_text().strip() == ckpt.name
     assert summary["iteration"] < 1000
+    # Resume from checkpoint continues at the next iteration
+    with qtbot.waitSignal(view.metricsReceived, timeout=RUN_TIMEOUT_MS) as first:
+        assert view.resume_ckpt_button.isEnabled()
+        view.resume_ckpt_button.click()
+    assert first.args[0]["iteration"] == summary["iteration"] + 1
+    with qtbot.waitSignal(view.runFinished, timeout=RUN_TIMEOUT_MS) as done:
+        view.stop()
+    assert done.args[0]["status"] == "stopped"
 
 
 def test_failure_in_the_worker_shows_the_error_and_view_survives(qtbot, view, demo_project: Project) -> None:
