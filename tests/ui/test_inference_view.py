@@ -80,3 +80,23 @@ def test_missing_checkpoint_reports_error(qtbot, qapp_settings, demo_project: Pr
     assert "checkpoint not found" in failed.args[0]
     assert view.error_dialogs[-1].isVisible()
     qtbot.waitUntil(lambda: not view.is_busy())
+
+
+def test_real_intel5300_capture_runs_through_the_view(qtbot, qapp_settings, demo_project: Project,
+                                                      checkpoint: str, intel_dat: Path) -> None:
+    from app.ui.inference_view import InferenceView
+
+    cfg = load_config(demo_project.config_path)
+    view = InferenceView()
+    qtbot.addWidget(view)
+    view.set_config_provider(lambda: cfg)
+    view.set_source(str(intel_dat))
+    view.set_checkpoint(checkpoint)
+    with qtbot.waitSignal(view.resultReady, timeout=300_000):
+        assert view.run()
+    result = view.result
+    assert result.ground_truth is None and not view.gt_view.has_image()
+    assert result.mtn_image is not None  # no RGB frame: the overlay is drawn on the MTN output
+    assert result.background.shape[:2] == tuple(cfg.MODEL.MTN.OUTPUT_SIZE)
+    assert view.pred_view.has_image()
+    qtbot.waitUntil(lambda: not view.is_busy())
