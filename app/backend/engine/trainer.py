@@ -247,7 +247,8 @@ def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None
     """Train in this process (the GUI's worker thread, a notebook, one DDP worker).
 
     Args:
-        cfg: full config; datasets are registered from it.
+        cfg: full config; datasets are registered from it; RNGs are seeded with
+            ``SEED`` + rank (random when SEED < 0).
         resume: continue from OUTPUT_DIR/last_checkpoint when present.
         callback: receives the hooks' plain dicts (see :func:`build_ui_hooks`).
         control: :class:`TrainControl` for pause/resume/stop.
@@ -266,11 +267,13 @@ def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None
         UserFacingError subclasses for bad datasets/checkpoints/configs.
     """
     from detectron2.evaluation.testing import flatten_results_dict
+    from detectron2.utils.env import seed_all_rng
 
     from app.backend.data import register_datasets
     from app.backend.engine.hooks import TrainingStopped
 
     prepare_run(cfg)
+    seed_all_rng(None if cfg.SEED < 0 else cfg.SEED + comm.get_rank())
     register_datasets(cfg)
     from app.backend.engine.hooks import ControlHook
 
