@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -28,8 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.capture_worker import CaptureJobWorker, format_progress
-from app.ui.workers import join_thread, start_in_thread
+from app.ui.capture_job_dialog import CaptureJobDialog
 
 CSI_FILTER = "CSI logs (*.dat *.mat *.npz *.npy);;All files (*)"
 VIDEO_FILTER = "Videos (*.avi *.mp4 *.mkv *.mov);;All files (*)"
@@ -64,7 +62,7 @@ class PathField(QWidget):
         self.edit.setText(str(text))
 
 
-class ImportDialog(QDialog):
+class ImportDialog(CaptureJobDialog):
     """Recording or MM-Fi import with progress. Signal ``datasetImported(str)``: the dataset JSON."""
 
     datasetImported = Signal(str)
@@ -73,8 +71,6 @@ class ImportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Import a capture")
         self.resize(640, 480)
-        self._thread: QThread | None = None
-        self._worker: CaptureJobWorker | None = None
 
         self.tabs = QTabWidget(self)
         rec = QWidget(self)
@@ -146,10 +142,6 @@ class ImportDialog(QDialog):
         self.video._title = "Frame folder" if folder else "Video"
 
     # -- running ------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._thread is not None
-
     def _job(self):
         """(function, options) of the current tab; raises user errors for bad fields."""
         from app.backend.errors import UserFacingError
@@ -194,26 +186,13 @@ class ImportDialog(QDialog):
         self.log.clear()
         self.progress.setValue(0)
         self.status.setText("starting…")
-        worker = CaptureJobWorker(fn, opts)
-        worker.progress.connect(self._on_progress)
-        worker.done.connect(self._on_done)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        self._thread = start_in_thread(worker, self, worker.finished)
-        self._thread.finished.connect(self._on_thread_finished)
-        self.start_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.tabs.setEnabled(False)
+        self.launch(fn, opts)
 
-    def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
-            self.status.setText("stopping after the current frame…")
+    stopping_text = "stopping after the current frame…"
 
-    def _on_progress(self, p) -> None:
-        self.progress.setValue(round(100 * p.fraction))
-        self.status.setText(format_progress(p))
+    def _set_running(self, running: bool) -> None:
+        super()._set_running(running)
+        self.tabs.setEnabled(not running)
 
     def _on_done(self, report) -> None:
         self.log.setPlainText("\n".join(report.lines()))
@@ -223,29 +202,3 @@ class ImportDialog(QDialog):
             self.datasetImported.emit(str(report.json_path))
         else:
             self.status.setText("cancelled: press Import again to resume")
-
-    def _on_failed(self, message: str, details: str) -> None:
-        self.status.setText(f"error: {message}")
-        self.log.setPlainText(details)
-
-    def _on_finished(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-
-    def _on_thread_finished(self) -> None:
-        self._thread = self._worker = None
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.tabs.setEnabled(True)
-
-    def shutdown(self) -> None:
-        """Stop a running import and wait for its thread (call before closing)."""
-        if self._worker is not None:
-            self._worker.stop()
-        if self._thread is not None:
-            self._thread.quit()
-            join_thread(self._thread, 60000)
-
-    def closeEvent(self, event) -> None:
-        self.shutdown()
-        super().closeEvent(event)

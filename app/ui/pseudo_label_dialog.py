@@ -15,10 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QDialog,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -31,9 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.capture_worker import CaptureJobWorker, format_progress
+from app.ui.capture_job_dialog import CaptureJobDialog
 from app.ui.import_dialog import PathField
-from app.ui.workers import join_thread, start_in_thread
 
 Target = tuple[Path, list | None]  # dataset JSON, image ids (None = all)
 CONFIG_FILTER = "Configs (*.yaml *.yml);;All files (*)"
@@ -81,7 +79,7 @@ class _Combined:
         return [f"{r.out.name}: {line}" for r in self.reports for line in r.lines()]
 
 
-class PseudoLabelDialog(QDialog):
+class PseudoLabelDialog(CaptureJobDialog):
     """Teacher settings, progress and log. Signal ``labelled(list)``: the dataset paths rewritten."""
 
     labelled = Signal(list)
@@ -94,8 +92,6 @@ class PseudoLabelDialog(QDialog):
         self.targets = list(targets)
         self.setWindowTitle("Pseudo-label with an image teacher")
         self.resize(640, 420)
-        self._thread: QThread | None = None
-        self._worker: CaptureJobWorker | None = None
         n_img = sum(len(ids) for _, ids in self.targets if ids is not None)
         scope = f"{n_img} selected images" if all(ids is not None for _, ids in self.targets) else "every image"
         self.scope = QLabel(f"{scope} in {', '.join(p.name for p, _ in self.targets)}", self)
@@ -141,10 +137,6 @@ class PseudoLabelDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.close)
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None
-
     def settings(self) -> dict:
         opts = shlex.split(self.overrides.text())
         if self.weights.text():
@@ -160,26 +152,9 @@ class PseudoLabelDialog(QDialog):
     def start(self) -> None:
         if self.running or not self.targets:
             return
-        worker = CaptureJobWorker(run_targets, self.targets, self.settings())
-        worker.progress.connect(self._on_progress)
-        worker.done.connect(self._on_done)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        self.status.setText("loading the teacher…")
-        self._thread = start_in_thread(worker, self, worker.finished)
-        self._thread.finished.connect(self._on_thread_finished)
-        self.start_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
+        self.launch(run_targets, self.targets, self.settings(), status="loading the teacher…")
 
-    def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
-            self.status.setText("stopping after the current image…")
-
-    def _on_progress(self, p) -> None:
-        self.progress.setValue(round(100 * p.fraction))
-        self.status.setText(format_progress(p))
+    stopping_text = "stopping after the current image…"
 
     def _on_done(self, report) -> None:
         self.log.setPlainText("\n".join(report.lines()))
@@ -190,28 +165,7 @@ class PseudoLabelDialog(QDialog):
             self.status.setText("cancelled: press Pseudo-label again to resume")
         self.labelled.emit([r.out for r in report.reports if r.complete])
 
-    def _on_failed(self, message: str, details: str) -> None:
-        self.status.setText(f"error: {message}")
-        self.log.setPlainText(details)
-
-    def _on_finished(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-
-    def _on_thread_finished(self) -> None:
-        self._thread = self._worker = None
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-
-    def shutdown(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
-        if self._thread is not None:
-            self._thread.quit()
-            join_thread(self._thread, 60000)
-
     def closeEvent(self, event) -> None:
-        self.shutdown()
         super().closeEvent(event)
         self.closed.emit()
 
