@@ -1,7 +1,7 @@
 """Base of the dialogs that run one capture job (import, pseudo-label) on a worker thread.
 
-The subclass builds its widgets (``progress``, ``status``, ``log``, ``start_button``,
-``cancel_button``), then calls :meth:`launch` with the job function and its arguments, and
+The subclass lays out its fields with :meth:`build_job_layout`, implements ``start``, which
+calls :meth:`launch` with the job function and its arguments, and
 implements :meth:`_on_done` (the job's report) and :meth:`_set_running` (enable/disable its
 fields). Cancellation is cooperative; closing the dialog stops the job and joins the thread.
 """
@@ -12,7 +12,17 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QThread
-from PySide6.QtWidgets import QDialog, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui.capture_worker import CaptureJobWorker, format_progress
 from app.ui.workers import join_thread, start_in_thread
@@ -26,6 +36,36 @@ class CaptureJobDialog(QDialog):
         super().__init__(parent)
         self._thread: QThread | None = None
         self._worker: CaptureJobWorker | None = None
+
+    def build_job_layout(self, top: QWidget | QLayout, start_text: str, cancel_text: str = "Cancel") -> None:
+        """Lay out ``top`` (the job's fields) above a progress bar, status line, log and the
+        Start / Cancel / Close buttons, and connect the buttons."""
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 100)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        self.log = QPlainTextEdit(self)
+        self.log.setReadOnly(True)
+        self.start_button = QPushButton(start_text, self)
+        self.cancel_button = QPushButton(cancel_text, self)
+        self.cancel_button.setEnabled(False)
+        self.close_button = QPushButton("Close", self)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for b in (self.start_button, self.cancel_button, self.close_button):
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        if isinstance(top, QLayout):
+            lay.addLayout(top)
+        else:
+            lay.addWidget(top)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        lay.addWidget(self.log, 1)
+        lay.addLayout(buttons)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.close)
 
     @property
     def running(self) -> bool:

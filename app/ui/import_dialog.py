@@ -16,14 +16,10 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -112,29 +108,7 @@ class ImportDialog(CaptureJobDialog):
         mform.addRow("Keypoint order", self.kp_order)
         self.tabs.addTab(mm, "MM-Fi")
 
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 100)
-        self.status = QLabel("", self)
-        self.status.setWordWrap(True)
-        self.log = QPlainTextEdit(self)
-        self.log.setReadOnly(True)
-        self.start_button = QPushButton("Import", self)
-        self.cancel_button = QPushButton("Cancel import", self)
-        self.cancel_button.setEnabled(False)
-        self.close_button = QPushButton("Close", self)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for b in (self.start_button, self.cancel_button, self.close_button):
-            buttons.addWidget(b)
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.tabs)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.status)
-        lay.addWidget(self.log, 1)
-        lay.addLayout(buttons)
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.close_button.clicked.connect(self.close)
+        self.build_job_layout(self.tabs, "Import", "Cancel import")
 
     def _source_changed(self) -> None:
         folder = self.source_kind.currentIndex() == 1

@@ -20,13 +20,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -114,28 +109,7 @@ class PseudoLabelDialog(CaptureJobDialog):
         form.addRow("Keypoint weights", self.kp_weights)
         form.addRow("Overrides", self.overrides)
         form.addRow("Score threshold", self.score)
-        self.progress = QProgressBar(self)
-        self.status = QLabel("", self)
-        self.status.setWordWrap(True)
-        self.log = QPlainTextEdit(self)
-        self.log.setReadOnly(True)
-        self.start_button = QPushButton("Pseudo-label", self)
-        self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.setEnabled(False)
-        self.close_button = QPushButton("Close", self)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for b in (self.start_button, self.cancel_button, self.close_button):
-            buttons.addWidget(b)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.status)
-        lay.addWidget(self.log, 1)
-        lay.addLayout(buttons)
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.close_button.clicked.connect(self.close)
+        self.build_job_layout(form, "Pseudo-label", "Cancel")
 
     def settings(self) -> dict:
         opts = shlex.split(self.overrides.text())
