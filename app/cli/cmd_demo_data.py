@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train", type=int, default=300, metavar="N", help="train frames (default 300)")
     p.add_argument("--val", type=int, default=60, metavar="M", help="val frames (default 60)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="render frames in N processes (default 1)")
     p.add_argument("--if-missing", action="store_true", help="do nothing if a complete demo dataset is already there")
     p.set_defaults(func=_run)
 
@@ -25,6 +26,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.train < 0 or args.val < 0:
         raise UserError("--train and --val must be >= 0")
+    if args.workers < 1:
+        raise UserError("--workers must be >= 1")
     out = Path(args.out).expanduser() if args.out else default_demo_root()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
@@ -32,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"demo dataset already present: {out}")
         return 0
     try:
-        result = generate_demo_dataset(out, num_train=args.train, num_val=args.val, seed=args.seed)
+        result = generate_demo_dataset(out, num_train=args.train, num_val=args.val, seed=args.seed, workers=args.workers)
     except OSError as exc:
         raise UserError(f"cannot write the demo dataset to {out}: {exc}") from None
     print(f"wrote {args.train} train + {args.val} val frames to {out} in {result['seconds']:.1f} s")

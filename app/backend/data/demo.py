@@ -20,6 +20,7 @@ dataset that :func:`demo_dataset_ready` accepts.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -229,11 +230,12 @@ def _categories() -> list[dict]:
     ]
 
 
-def _split_json(split: str, num: int, seed: int, out: Path) -> dict:
+def _split_json(split: str, num: int, seed: int, out: Path, pool=None) -> dict:
     children = np.random.SeedSequence([seed, SPLITS.index(split)]).spawn(num)
+    jobs = [(child, i, split, out) for i, child in enumerate(children)]
+    frames = pool.starmap(_frame, jobs, chunksize=4) if pool is not None else [_frame(*job) for job in jobs]
     images, anns = [], []
-    for i, child in enumerate(children):
-        img, frame_anns = _frame(child, i, split, out)
+    for img, frame_anns in frames:
         images.append(img)
         for a in frame_anns:
             a["id"] = len(anns) + 1
@@ -249,11 +251,14 @@ def _split_json(split: str, num: int, seed: int, out: Path) -> dict:
     return {"info": info, "images": images, "annotations": anns, "categories": _categories()}
 
 
-def generate_demo_dataset(out_dir: str | Path, num_train: int = 300, num_val: int = 60, seed: int = 0) -> dict:
+def generate_demo_dataset(
+    out_dir: str | Path, num_train: int = 300, num_val: int = 60, seed: int = 0, workers: int = 1
+) -> dict:
     """Write the demo dataset into ``out_dir`` (created if needed) and return the JSON paths.
 
     Only ``train.json``, ``val.json``, ``images/`` and ``csi/`` inside ``out_dir`` are replaced;
-    other files there are left alone.
+    other files there are left alone. ``workers`` > 1 renders frames in that many processes
+    (started with 'spawn', safe under Qt and threads); the result is identical to ``workers=1``.
 
     Returns:
         ``{"train": Path, "val": Path, "root": Path, "seconds": float}``.
@@ -268,7 +273,13 @@ def generate_demo_dataset(out_dir: str | Path, num_train: int = 300, num_val: in
         for split in SPLITS:
             (tmp / "images" / split).mkdir(parents=True)
             (tmp / "csi" / split).mkdir(parents=True)
-        jsons = {split: _split_json(split, n, seed, tmp) for split, n in zip(SPLITS, (num_train, num_val))}
+        pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
+        try:
+            jsons = {split: _split_json(split, n, seed, tmp, pool) for split, n in zip(SPLITS, (num_train, num_val))}
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
         for split, data in jsons.items():
             (tmp / f"{split}.json").write_text(json.dumps(data, separators=(",", ":")))
         for split in SPLITS:

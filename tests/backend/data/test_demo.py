@@ -55,6 +55,19 @@ def test_demo_is_deterministic_per_seed(tmp_path: Path, demo_dataset_dir: Path) 
     assert b["annotations"] != a["annotations"]
 
 
+def test_parallel_generation_writes_the_same_dataset(tmp_path: Path, demo_dataset_dir: Path) -> None:
+    generate_demo_dataset(tmp_path / "p", num_train=5, num_val=2, seed=0, workers=2)
+    ref = json.loads((demo_dataset_dir / "train.json").read_text())
+    par = json.loads((tmp_path / "p" / "train.json").read_text())
+    assert par["images"] == ref["images"][:5]
+    assert par["annotations"] == [x for x in ref["annotations"] if x["image_id"] <= 5]
+    for name in ("images/train/000004.jpg", "images/val/000001.jpg"):
+        assert (tmp_path / "p" / name).read_bytes() == (demo_dataset_dir / name).read_bytes()
+    with np.load(tmp_path / "p/csi/train/000004.npz") as x, np.load(demo_dataset_dir / "csi/train/000004.npz") as y:
+        assert np.array_equal(x["amplitude"], y["amplitude"]) and np.array_equal(x["phase"], y["phase"])
+    assert demo_dataset_ready(tmp_path / "p")
+
+
 def test_charts_are_mirror_symmetric() -> None:
     """Rendering the mirrored person == mirroring the rendering with PART_FLIP applied (U, V kept)."""
     rng = np.random.default_rng(3)
