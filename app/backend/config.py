@@ -57,6 +57,12 @@ def add_input_config(cfg: CfgNode) -> None:
     d("INPUT.CSI.MEDIAN_KERNEL", [3, 3], "Median filter size over (time, subcarrier) in phase sanitization.")
     d("INPUT.CSI.UNIFORM_KERNEL", [3, 3], "Uniform (moving-average) filter size over (time, subcarrier) in phase sanitization.")
     d("INPUT.CSI.NONFINITE_POLICY", "repair", "Non-finite CSI values: 'repair' (interpolate and count) or 'reject' (skip the sample with a message).")
+    d(
+        "INPUT.CSI.NORMALIZATION",
+        "global",
+        "'global': one mean/std for amplitude and one for phase (AMP_MEAN..PHASE_STD); 'feature': a mean/std per "
+        "input value (channel, packet x subcarrier, RX, TX) over the training set, kept in the model's weights.",
+    )
     d("INPUT.CSI.AMP_MEAN", 0.0, "Amplitude mean for normalisation; computed over the training set when AMP_STD <= 0.")
     d("INPUT.CSI.AMP_STD", 0.0, "Amplitude std for normalisation; <= 0 means compute it over the training set at the start of training.")
     d("INPUT.CSI.PHASE_MEAN", 0.0, "Sanitized-phase mean for normalisation (computed with AMP_STD when that is <= 0).")
@@ -75,6 +81,12 @@ def add_mtn_config(cfg: CfgNode) -> None:
     d("MODEL.MTN.DECONV_CHANNELS", [128, 64, 32, 16], "Channels of the deconvolution stages that upsample to the output size.")
     d("MODEL.MTN.NORM", "BN", "Normalisation in the MTN: '', 'BN', 'GN' or 'LN' (MLPs use LayerNorm when set).")
     d("MODEL.MTN.DROPOUT", 0.0, "Dropout probability in the MLP encoders and fusion MLP.")
+    d(
+        "MODEL.MTN.DETECTOR_GRAD_SCALE",
+        1.0,
+        "Factor on the gradient the detector's losses send into the MTN: 1 = end to end (paper); 0 = the MTN "
+        "learns only from LOSS_WEIGHTS.MTN_PARTS (the transfer loss then no longer reaches it), the detector on its output.",
+    )
     d("MODEL.MTN.OUTPUT_SIZE", [720, 1280], "MTN output (height, width) in pixels: the image-like tensor the detector sees (paper: 720x1280).")
 
 
@@ -130,6 +142,12 @@ def add_loss_weight_config(cfg: CfgNode) -> None:
     d("MODEL.LOSS_WEIGHTS.DENSEPOSE", 0.6, "Weight of the DensePose losses (paper: 0.6).")
     d("MODEL.LOSS_WEIGHTS.KEYPOINT", 0.3, "Weight of the keypoint loss (paper: 0.3).")
     d("MODEL.LOSS_WEIGHTS.TRANSFER", 0.1, "Weight of the transfer loss (paper: 0.1).")
+    d(
+        "MODEL.LOSS_WEIGHTS.MTN_PARTS",
+        0.0,
+        "Weight of the MTN part-image loss (CSI only; 0 = off, as in the paper): the MTN output is pulled "
+        "towards the people's dp_masks painted in fixed colours (app/backend/modeling/mtn_target.py).",
+    )
 
 
 def add_dataset_config(cfg: CfgNode) -> None:
@@ -150,7 +168,20 @@ def add_ui_config(cfg: CfgNode) -> None:
     d("UI.PREVIEW_SAMPLES", 2, "Validation samples shown in the live preview.")
 
 
+def add_solver_config(cfg: CfgNode) -> None:
+    """Optimizer choice (detectron2 0.6's yacs config only knows SGD)."""
+    d = functools.partial(_declare, cfg)
+    d(
+        "SOLVER.OPTIMIZER",
+        "SGD",
+        "'SGD' (detectron2's default, with SOLVER.MOMENTUM/NESTEROV) or 'AdamW' (betas SOLVER.BETAS); both use "
+        "BASE_LR, WEIGHT_DECAY(_NORM/_BIAS), BIAS_LR_FACTOR, the LR schedule and gradient clipping.",
+    )
+    d("SOLVER.BETAS", [0.9, 0.999], "Adam betas (SOLVER.OPTIMIZER 'AdamW').")
+
+
 ADD_CONFIG_FUNCTIONS = (
+    add_solver_config,
     add_input_config,
     add_mtn_config,
     add_densepose_config,

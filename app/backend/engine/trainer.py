@@ -63,6 +63,10 @@ class Trainer(DefaultTrainer):
             raise UserFacingError("SOLVER.AMP.ENABLED needs a CUDA GPU; set it to False on CPU")
 
         model = self.build_model(cfg)
+        if cfg.INPUT.MODALITY == "csi" and cfg.INPUT.CSI.NORMALIZATION == "feature":
+            from app.backend.engine.csi_stats import compute_feature_stats
+
+            model.set_csi_feature_stats(*compute_feature_stats(cfg))  # a checkpoint loaded later overrides them
         optimizer = self.build_optimizer(cfg, model)
         data_loader = self.build_train_loader(cfg)
         on_cpu = next(model.parameters()).device.type == "cpu"
@@ -100,6 +104,28 @@ class Trainer(DefaultTrainer):
         else:  # a checkpoint without optimizer state: at least set the LR the schedule prescribes
             for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_lr()):
                 group["lr"] = lr
+
+    @classmethod
+    def build_optimizer(cls, cfg: CfgNode, model: torch.nn.Module) -> torch.optim.Optimizer:
+        """detectron2's SGD, or AdamW with the same parameter groups, LR factors and clipping (SOLVER.OPTIMIZER)."""
+        name = str(cfg.SOLVER.OPTIMIZER)
+        if name == "SGD":
+            return super().build_optimizer(cfg, model)
+        if name != "AdamW":
+            raise UserFacingError(f"SOLVER.OPTIMIZER must be 'SGD' or 'AdamW', got {name!r}")
+        from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
+
+        params = get_default_optimizer_params(
+            model,
+            base_lr=cfg.SOLVER.BASE_LR,
+            weight_decay_norm=cfg.SOLVER.WEIGHT_DECAY_NORM,
+            bias_lr_factor=cfg.SOLVER.BIAS_LR_FACTOR,
+            weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS,
+        )
+        betas = tuple(float(b) for b in cfg.SOLVER.BETAS)
+        return maybe_add_gradient_clipping(cfg, torch.optim.AdamW)(
+            params, lr=cfg.SOLVER.BASE_LR, betas=betas, weight_decay=cfg.SOLVER.WEIGHT_DECAY
+        )
 
     @classmethod
     def build_model(cls, cfg: CfgNode) -> torch.nn.Module:

@@ -24,7 +24,9 @@ Training returns the loss dict with the weights applied here (detectron2's train
 it unweighted): ``loss_rpn_cls``, ``loss_rpn_loc``, ``loss_cls``, ``loss_box_reg`` (x1),
 ``loss_keypoint`` (x ``MODEL.LOSS_WEIGHTS.KEYPOINT``), ``loss_densepose_S/I/U/V``
 (x ``MODEL.LOSS_WEIGHTS.DENSEPOSE``), ``loss_transfer`` (x ``MODEL.LOSS_WEIGHTS.TRANSFER``,
-only with ``MODEL.TRANSFER.ENABLED`` in CSI modality).
+only with ``MODEL.TRANSFER.ENABLED`` in CSI modality), ``loss_mtn_parts``
+(x ``MODEL.LOSS_WEIGHTS.MTN_PARTS``, CSI modality, only when that weight is > 0; see
+:mod:`app.backend.modeling.mtn_target`).
 
 Inference returns ``[{"instances": Instances}]`` rescaled to each input's
 ``height``/``width`` (default: the model input size), with ``pred_boxes``, ``scores``,
@@ -48,6 +50,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from app.backend.modeling.mtn import build_mtn
+from app.backend.modeling.mtn_target import part_target_loss
 from app.backend.modeling.transfer import FeatureTransfer, build_transfer
 
 MODALITIES = ("csi", "image")
@@ -71,8 +74,10 @@ class CombinedModel(nn.Module):
         modality: str = "image",
         mtn: nn.Module | None = None,
         csi_stats: Sequence[float] = (0.0, 1.0, 0.0, 1.0),
+        csi_feature_shape: Sequence[int] | None = None,
         loss_weights: dict[str, float] | None = None,
         transfer: FeatureTransfer | None = None,
+        mtn_detector_grad_scale: float = 1.0,
     ):
         """
         Args:
@@ -81,8 +86,13 @@ class CombinedModel(nn.Module):
             modality: 'image' or 'csi'.
             mtn: the modality translation network (required for 'csi').
             csi_stats: (amp_mean, amp_std, phase_mean, phase_std) initial CSI normalisation.
+            csi_feature_shape: (2, P*S, R, T) for a mean/std per input value (buffers
+                ``csi_feature_mean``/``csi_feature_std``, set by :meth:`set_csi_feature_stats`)
+                instead of ``csi_stats``; None = the global normalisation.
             loss_weights: loss-name prefix -> weight, e.g. {"loss_densepose": 0.6}.
             transfer: the frozen-teacher transfer loss (CSI modality only), or None.
+            mtn_detector_grad_scale: factor on the gradient the detector's losses send back into
+                the MTN (1 = end to end as in the paper, 0 = the MTN learns from its own losses only).
         """
         super().__init__()
         if modality not in MODALITIES:
@@ -102,8 +112,13 @@ class CombinedModel(nn.Module):
             self.register_buffer("csi_mean", torch.zeros(2))
             self.register_buffer("csi_std", torch.ones(2))
             self.set_csi_stats(*csi_stats)
+            if csi_feature_shape is not None:
+                shape = tuple(int(v) for v in csi_feature_shape)
+                self.register_buffer("csi_feature_mean", torch.zeros(shape))
+                self.register_buffer("csi_feature_std", torch.ones(shape))
         self.loss_weights = dict(loss_weights or {})
         self.transfer = transfer if modality == "csi" else None
+        self.mtn_detector_grad_scale = float(mtn_detector_grad_scale)
 
     @classmethod
     def from_config(cls, cfg: CfgNode) -> dict:
@@ -119,15 +134,21 @@ class CombinedModel(nn.Module):
             "pixel_mean": cfg.MODEL.PIXEL_MEAN,
             "pixel_std": cfg.MODEL.PIXEL_STD,
             "modality": modality,
+            "mtn_detector_grad_scale": cfg.MODEL.MTN.DETECTOR_GRAD_SCALE,
             "loss_weights": {
                 "loss_densepose": cfg.MODEL.LOSS_WEIGHTS.DENSEPOSE,
                 "loss_keypoint": cfg.MODEL.LOSS_WEIGHTS.KEYPOINT,
                 "loss_transfer": cfg.MODEL.LOSS_WEIGHTS.TRANSFER,
+                "loss_mtn_parts": cfg.MODEL.LOSS_WEIGHTS.MTN_PARTS,
             },
         }
         if modality == "csi":
             amp_ok, ph_ok = c.AMP_STD > 0, c.PHASE_STD > 0
             ret["mtn"] = build_mtn(cfg)
+            if c.NORMALIZATION == "feature":
+                ret["csi_feature_shape"] = (2, c.PACKETS_PER_SAMPLE * c.NUM_SUBCARRIERS, c.NUM_RX, c.NUM_TX)
+            elif c.NORMALIZATION != "global":
+                raise ValueError(f"INPUT.CSI.NORMALIZATION must be 'global' or 'feature', got {c.NORMALIZATION!r}")
             ret["csi_stats"] = (
                 c.AMP_MEAN if amp_ok else 0.0,
                 c.AMP_STD if amp_ok else 1.0,
@@ -159,6 +180,20 @@ class CombinedModel(nn.Module):
             self.csi_mean.copy_(torch.tensor([amp_mean, phase_mean], dtype=torch.float32))
             self.csi_std.copy_(torch.tensor([amp_std, phase_std], dtype=torch.float32))
 
+    def set_csi_feature_stats(self, mean, std) -> None:
+        """Set the per-value CSI normalisation: arrays of shape (2, P*S, R, T), stds > 0."""
+        if getattr(self, "csi_feature_mean", None) is None:
+            raise ValueError("this model normalises CSI globally (INPUT.CSI.NORMALIZATION 'global')")
+        mean_t = torch.as_tensor(mean, dtype=torch.float32)
+        std_t = torch.as_tensor(std, dtype=torch.float32)
+        if mean_t.shape != self.csi_feature_mean.shape or std_t.shape != self.csi_feature_std.shape:
+            raise ValueError(f"CSI feature stats must have shape {tuple(self.csi_feature_mean.shape)}")
+        if not (bool(torch.isfinite(mean_t).all()) and bool((std_t > 0).all())):
+            raise ValueError("CSI feature stats must be finite with positive stds")
+        with torch.no_grad():
+            self.csi_feature_mean.copy_(mean_t)
+            self.csi_feature_std.copy_(std_t)
+
     # ------------------------------------------------------------------ inputs
 
     def translate(self, batched_inputs: list[dict]) -> torch.Tensor:
@@ -166,19 +201,24 @@ class CombinedModel(nn.Module):
         if self.modality != "csi":
             raise ValueError("translate() needs the CSI modality (the image model has no MTN)")
         csi = torch.stack([x["csi"] for x in batched_inputs]).to(self.device, torch.float32)
-        csi = (csi - self.csi_mean.view(1, 2, 1, 1, 1)) / self.csi_std.view(1, 2, 1, 1, 1)
+        if getattr(self, "csi_feature_mean", None) is not None:
+            csi = (csi - self.csi_feature_mean) / self.csi_feature_std
+        else:
+            csi = (csi - self.csi_mean.view(1, 2, 1, 1, 1)) / self.csi_std.view(1, 2, 1, 1, 1)
         return self.mtn(csi)
 
     def preprocess_image(self, batched_inputs: list[dict]) -> ImageList:
         """The normalised, padded batch the backbone sees (MTN output in CSI modality)."""
         if self.modality == "csi":
-            x = self.translate(batched_inputs)
-            h, w = x.shape[-2:]
-            d = max(int(self.backbone.size_divisibility), 1)
-            x = F.pad(x, (0, (-w) % d, 0, (-h) % d))  # zero padding right/bottom, as ImageList does
-            return ImageList(x, [(int(h), int(w))] * x.shape[0])
+            return self._pad_translation(self.translate(batched_inputs))
         images = [(x["image"].to(self.device) - self.pixel_mean) / self.pixel_std for x in batched_inputs]
         return ImageList.from_tensors(images, self.backbone.size_divisibility)
+
+    def _pad_translation(self, x: torch.Tensor) -> ImageList:
+        """The MTN output (N, 3, H, W) zero-padded right/bottom to the backbone's size divisibility, as ImageList does."""
+        h, w = x.shape[-2:]
+        d = max(int(self.backbone.size_divisibility), 1)
+        return ImageList(F.pad(x, (0, (-w) % d, 0, (-h) % d)), [(int(h), int(w))] * x.shape[0])
 
     # ------------------------------------------------------------------ forward
 
@@ -186,14 +226,24 @@ class CombinedModel(nn.Module):
         """Training: weighted loss dict. Inference: ``[{"instances": Instances}]`` (see module docs)."""
         if not self.training:
             return self.inference(batched_inputs)
-        images = self.preprocess_image(batched_inputs)
         gt_instances = (
             [x["instances"].to(self.device) for x in batched_inputs] if "instances" in batched_inputs[0] else None
         )
+        mtn_losses = {}
+        if self.modality == "csi":
+            translated = self.translate(batched_inputs)
+            if self.loss_weights.get("loss_mtn_parts", 0.0) > 0 and gt_instances is not None:
+                mtn_losses["loss_mtn_parts"] = part_target_loss(translated, gt_instances)
+            if self.mtn_detector_grad_scale != 1.0:  # same values forward, scaled gradient backward
+                s = self.mtn_detector_grad_scale
+                translated = translated * s + translated.detach() * (1.0 - s) if s else translated.detach()
+            images = self._pad_translation(translated)
+        else:
+            images = self.preprocess_image(batched_inputs)
         features = self.backbone(images.tensor)
         proposals, proposal_losses = self.proposal_generator(images, features, gt_instances)
         _, detector_losses = self.roi_heads(images, features, proposals, gt_instances)
-        losses = {**detector_losses, **proposal_losses}
+        losses = {**detector_losses, **proposal_losses, **mtn_losses}
         if self.transfer is not None:
             losses["loss_transfer"] = self.transfer.loss(features, batched_inputs)
         if self.vis_period > 0:

@@ -31,6 +31,11 @@ TINY_OPTS = [
     "MODEL.ROI_DENSEPOSE_HEAD.CONV_HEAD_DIM", "32",
     "MODEL.ROI_KP_DP_REFINE.CONV_DIM", "32",
     "TEST.DETECTIONS_PER_IMAGE", "5",
+    # the paper's CSI path (global normalisation, no MTN part loss, MTN trained end to end); tests of the demo's
+    # additions turn them on explicitly
+    "INPUT.CSI.NORMALIZATION", "global",
+    "MODEL.LOSS_WEIGHTS.MTN_PARTS", "0.0",
+    "MODEL.MTN.DETECTOR_GRAD_SCALE", "1.0",
 ]  # fmt: skip
 
 

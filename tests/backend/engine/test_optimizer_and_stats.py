@@ -1,0 +1,61 @@
+"""SOLVER.OPTIMIZER (SGD / AdamW) and the per-value CSI statistics over the training set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from app.backend.data.csi import csi_model_input
+from app.backend.data.dataset import register_datasets
+from app.backend.engine.csi_stats import compute_feature_stats
+from app.backend.engine.trainer import Trainer
+from app.backend.errors import UserFacingError
+
+
+def test_optimizer_choice_keeps_lr_groups_and_gradient_clipping(tiny_cfg):
+    model = Trainer.build_model(tiny_cfg("opt"))
+    sgd = Trainer.build_optimizer(tiny_cfg("opt", SOLVER__OPTIMIZER="SGD", SOLVER__BASE_LR=0.02), model)
+    adam = Trainer.build_optimizer(
+        tiny_cfg("opt", SOLVER__OPTIMIZER="AdamW", SOLVER__BASE_LR=0.002, SOLVER__BETAS=[0.8, 0.99]), model
+    )
+    assert isinstance(sgd, torch.optim.SGD) and isinstance(adam, torch.optim.AdamW)
+    assert "Clip" in type(adam).__name__  # SOLVER.CLIP_GRADIENTS is on in the base config
+    assert {g["lr"] for g in adam.param_groups} == {0.002}
+    assert adam.defaults["betas"] == (0.8, 0.99)
+    # detectron2's groups: no weight decay on norm layers (WEIGHT_DECAY_NORM 0)
+    assert {g["weight_decay"] for g in adam.param_groups} == {0.0, 1e-4}
+    with pytest.raises(UserFacingError, match="SOLVER.OPTIMIZER"):
+        Trainer.build_optimizer(tiny_cfg("opt", SOLVER__OPTIMIZER="Lion"), model)
+
+
+def test_adamw_step_changes_the_mtn(tiny_cfg):
+    cfg = tiny_cfg("adam", SOLVER__OPTIMIZER="AdamW")
+    model = Trainer.build_model(cfg)
+    opt = Trainer.build_optimizer(cfg, model)
+    before = model.mtn.amp_encoder[0].weight.detach().clone()
+    model.mtn.amp_encoder[0].weight.grad = torch.ones_like(before)
+    opt.step()
+    assert not torch.equal(before, model.mtn.amp_encoder[0].weight)
+
+
+def test_feature_stats_are_the_mean_and_std_of_every_input_value(tiny_cfg):
+    cfg = tiny_cfg("stats")
+    register_datasets(cfg)
+    from detectron2.data import DatasetCatalog
+
+    files = [r["csi_file"] for r in DatasetCatalog.get(cfg.DATASETS.TRAIN[0])]
+    mean, std = compute_feature_stats(cfg, max_samples=len(files))
+    x = np.stack([csi_model_input(f, cfg) for f in files]).astype(np.float64)
+    assert mean.shape == std.shape == x.shape[1:] == (2, 150, 3, 3)
+    np.testing.assert_allclose(mean, x.mean(0), rtol=1e-4, atol=1e-4)
+    floor = 0.01 * np.median(x.std(0).reshape(2, -1), axis=1)
+    np.testing.assert_allclose(std, np.maximum(x.std(0), floor[:, None, None, None]), rtol=1e-3, atol=1e-4)
+    assert (std > 0).all()
+
+
+def test_trainer_puts_feature_stats_into_the_model(tiny_cfg):
+    trainer = Trainer(tiny_cfg("trainer_stats", INPUT__CSI__NORMALIZATION="feature"))
+    model = trainer.model.module if hasattr(trainer.model, "module") else trainer.model
+    assert float(model.csi_feature_std.min()) > 0
+    assert float(model.csi_feature_mean.abs().sum()) > 0  # computed, not the 0/1 placeholders
