@@ -155,7 +155,7 @@ def add_dataset_config(cfg: CfgNode) -> None:
     d = functools.partial(_declare, cfg)
     d("DATASETS.JSON_FILES", [], "Extra datasets as 'NAME=path/to/annotations.json' entries, registered under NAME.")
     d("DATASETS.DEMO.ROOT", "", "Folder of the synthetic demo dataset; empty = the user data directory.")
-    d("DATASETS.DEMO.NUM_TRAIN", 300, "Frames in the demo's train split.")
+    d("DATASETS.DEMO.NUM_TRAIN", 1000, "Frames in the demo's train split.")
     d("DATASETS.DEMO.NUM_VAL", 60, "Frames in the demo's val split.")
     d("DATASETS.DEMO.SEED", 0, "Random seed of the demo dataset (deterministic per seed).")
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 
+from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL, DEFAULT_WORKERS
 from app.cli import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo-data", help="generate the synthetic demo dataset (people, DensePose, simulated WiFi CSI)")
     p.add_argument("--out", default="", metavar="DIR", help="output folder (default: the user data directory)")
-    p.add_argument("--train", type=int, default=300, metavar="N", help="train frames (default 300)")
-    p.add_argument("--val", type=int, default=60, metavar="M", help="val frames (default 60)")
+    p.add_argument("--train", type=int, default=DEFAULT_NUM_TRAIN, metavar="N", help=f"train frames (default {DEFAULT_NUM_TRAIN})")
+    p.add_argument("--val", type=int, default=DEFAULT_NUM_VAL, metavar="M", help=f"val frames (default {DEFAULT_NUM_VAL})")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="render frames in N processes (default 1)")
+    p.add_argument(
+        "--workers", type=int, default=DEFAULT_WORKERS, metavar="N", help=f"render frames in N processes (default {DEFAULT_WORKERS})"
+    )
     p.add_argument("--if-missing", action="store_true", help="do nothing if a complete demo dataset is already there")
     p.set_defaults(func=_run)
 

@@ -58,7 +58,7 @@ def ensure_demo_data(cfg) -> None:
     from pathlib import Path
 
     from app.backend.data.dataset import DEMO_DATASET_NAMES
-    from app.backend.data.demo import demo_dataset_ready, generate_demo_dataset
+    from app.backend.data.demo import DEFAULT_WORKERS, demo_dataset_ready, generate_demo_dataset
     from app.backend.paths import default_demo_root
 
     if not set(DEMO_DATASET_NAMES) & {*cfg.DATASETS.TRAIN, *cfg.DATASETS.TEST}:
@@ -69,7 +69,7 @@ def ensure_demo_data(cfg) -> None:
     demo = cfg.DATASETS.DEMO
     print(f"generating the demo dataset ({demo.NUM_TRAIN} train + {demo.NUM_VAL} val frames) in {root} ...", flush=True)
     try:
-        generate_demo_dataset(root, num_train=demo.NUM_TRAIN, num_val=demo.NUM_VAL, seed=demo.SEED)
+        generate_demo_dataset(root, num_train=demo.NUM_TRAIN, num_val=demo.NUM_VAL, seed=demo.SEED, workers=DEFAULT_WORKERS)
     except OSError as exc:
         raise UserError(f"cannot write the demo dataset to {root}: {exc}") from None
 

@@ -46,9 +46,9 @@ class DatasetLoadJob(QRunnable):
 
     def _run(self) -> None:
         if self.demo_root is not None and not all(p.exists() for p in self.paths):
-            from app.backend.data.demo import generate_demo_dataset
+            from app.backend.data.demo import DEFAULT_WORKERS, generate_demo_dataset
 
-            generate_demo_dataset(self.demo_root)
+            generate_demo_dataset(self.demo_root, workers=DEFAULT_WORKERS)
         docs, identities = [], []
         for path in self.paths:
             try:

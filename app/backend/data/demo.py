@@ -32,6 +32,7 @@ import numpy as np
 
 from app.backend.data import demo_body as body
 from app.backend.data import demo_csi_sim as sim
+from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL, DEFAULT_WORKERS  # noqa: F401 - re-exported
 from app.backend.data.rle import encode_dp_masks
 from app.backend.structures.body import COARSE_PART_NAMES, FINE_TO_COARSE, KEYPOINT_NAMES, KEYPOINT_SKELETON
 
@@ -252,7 +253,11 @@ def _split_json(split: str, num: int, seed: int, out: Path, pool=None) -> dict:
 
 
 def generate_demo_dataset(
-    out_dir: str | Path, num_train: int = 300, num_val: int = 60, seed: int = 0, workers: int = 1
+    out_dir: str | Path,
+    num_train: int = DEFAULT_NUM_TRAIN,
+    num_val: int = DEFAULT_NUM_VAL,
+    seed: int = 0,
+    workers: int = 1,
 ) -> dict:
     """Write the demo dataset into ``out_dir`` (created if needed) and return the JSON paths.
 
