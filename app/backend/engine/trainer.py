@@ -128,6 +128,20 @@ class Trainer(DefaultTrainer):
         )
 
     @classmethod
+    def build_lr_scheduler(cls, cfg: CfgNode, optimizer: torch.optim.Optimizer):
+        """detectron2's schedule, without LR steps at or after MAX_ITER (they change nothing, and fvcore
+        refuses a step equal to MAX_ITER, e.g. demo_cpu's step 1000 with ``SOLVER.MAX_ITER 1000``)."""
+        steps = tuple(int(s) for s in cfg.SOLVER.STEPS)
+        kept = tuple(s for s in steps if s < cfg.SOLVER.MAX_ITER)
+        if kept != steps:
+            logger.info("LR steps %s at or after SOLVER.MAX_ITER %d are ignored", sorted(set(steps) - set(kept)), cfg.SOLVER.MAX_ITER)
+            cfg = cfg.clone()
+            cfg.defrost()
+            cfg.SOLVER.STEPS = kept
+            cfg.freeze()
+        return super().build_lr_scheduler(cfg, optimizer)
+
+    @classmethod
     def build_model(cls, cfg: CfgNode) -> torch.nn.Module:
         from app.backend.modeling import build_model
 

@@ -59,3 +59,18 @@ def test_trainer_puts_feature_stats_into_the_model(tiny_cfg):
     model = trainer.model.module if hasattr(trainer.model, "module") else trainer.model
     assert float(model.csi_feature_std.min()) > 0
     assert float(model.csi_feature_mean.abs().sum()) > 0  # computed, not the 0/1 placeholders
+
+
+@pytest.mark.parametrize("max_iter", [6, 8, 9])
+def test_lr_steps_at_or_after_max_iter_are_ignored_not_fatal(tiny_cfg, max_iter):
+    cfg = tiny_cfg("steps", max_iter=max_iter, SOLVER__STEPS=(4, 8))
+    model = Trainer.build_model(cfg)
+    sched = Trainer.build_lr_scheduler(cfg, Trainer.build_optimizer(cfg, model))
+    lrs = []
+    for _ in range(max_iter):
+        lrs.append(sched.get_last_lr()[0])
+        sched.step()
+    assert lrs[5] == pytest.approx(lrs[4])  # after the step at 4 the LR stays put
+    assert lrs[5] < lrs[3]
+    if max_iter == 9:  # the step at 8 < 9 still applies
+        assert lrs[8] < lrs[7]
