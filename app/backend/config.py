@@ -87,6 +87,7 @@ def add_mtn_config(cfg: CfgNode) -> None:
         "Factor on the gradient the detector's losses send into the MTN: 1 = end to end (paper); 0 = the MTN "
         "learns only from LOSS_WEIGHTS.MTN_PARTS (the transfer loss then no longer reaches it), the detector on its output.",
     )
+    d("MODEL.MTN.PARTS_BODY_WEIGHT", 1.0, "Weight of body pixels relative to background ones in the MTN part-image loss (LOSS_WEIGHTS.MTN_PARTS).")
     d("MODEL.MTN.OUTPUT_SIZE", [720, 1280], "MTN output (height, width) in pixels: the image-like tensor the detector sees (paper: 720x1280).")
 
 

@@ -78,6 +78,7 @@ class CombinedModel(nn.Module):
         loss_weights: dict[str, float] | None = None,
         transfer: FeatureTransfer | None = None,
         mtn_detector_grad_scale: float = 1.0,
+        mtn_parts_body_weight: float = 1.0,
     ):
         """
         Args:
@@ -93,6 +94,7 @@ class CombinedModel(nn.Module):
             transfer: the frozen-teacher transfer loss (CSI modality only), or None.
             mtn_detector_grad_scale: factor on the gradient the detector's losses send back into
                 the MTN (1 = end to end as in the paper, 0 = the MTN learns from its own losses only).
+            mtn_parts_body_weight: weight of body pixels relative to background in ``loss_mtn_parts``.
         """
         super().__init__()
         if modality not in MODALITIES:
@@ -119,6 +121,7 @@ class CombinedModel(nn.Module):
         self.loss_weights = dict(loss_weights or {})
         self.transfer = transfer if modality == "csi" else None
         self.mtn_detector_grad_scale = float(mtn_detector_grad_scale)
+        self.mtn_parts_body_weight = float(mtn_parts_body_weight)
 
     @classmethod
     def from_config(cls, cfg: CfgNode) -> dict:
@@ -135,6 +138,7 @@ class CombinedModel(nn.Module):
             "pixel_std": cfg.MODEL.PIXEL_STD,
             "modality": modality,
             "mtn_detector_grad_scale": cfg.MODEL.MTN.DETECTOR_GRAD_SCALE,
+            "mtn_parts_body_weight": cfg.MODEL.MTN.PARTS_BODY_WEIGHT,
             "loss_weights": {
                 "loss_densepose": cfg.MODEL.LOSS_WEIGHTS.DENSEPOSE,
                 "loss_keypoint": cfg.MODEL.LOSS_WEIGHTS.KEYPOINT,
@@ -233,7 +237,7 @@ class CombinedModel(nn.Module):
         if self.modality == "csi":
             translated = self.translate(batched_inputs)
             if self.loss_weights.get("loss_mtn_parts", 0.0) > 0 and gt_instances is not None:
-                mtn_losses["loss_mtn_parts"] = part_target_loss(translated, gt_instances)
+                mtn_losses["loss_mtn_parts"] = part_target_loss(translated, gt_instances, self.mtn_parts_body_weight)
             if self.mtn_detector_grad_scale != 1.0:  # same values forward, scaled gradient backward
                 s = self.mtn_detector_grad_scale
                 translated = translated * s + translated.detach() * (1.0 - s) if s else translated.detach()

@@ -95,8 +95,15 @@ def _segm_on_pixels(segm: torch.Tensor, box: torch.Tensor, cells: tuple[int, int
     return out * inside_y[:, None] * inside_x[None, :]
 
 
-def part_target_loss(mtn_out: torch.Tensor, instances: Sequence[Instances]) -> torch.Tensor:
-    """Weighted mean squared error between the MTN output (N, 3, H, W) and :func:`part_target`."""
+def part_target_loss(mtn_out: torch.Tensor, instances: Sequence[Instances], body_weight: float = 1.0) -> torch.Tensor:
+    """Weighted mean squared error between the MTN output (N, 3, H, W) and :func:`part_target`.
+
+    ``body_weight``: weight of body pixels relative to background ones (thin limbs are a few
+    per cent of the pixels; > 1 makes the MTN draw them).
+    """
     target, weight = part_target(instances, tuple(mtn_out.shape[-2:]), mtn_out.device)
+    if body_weight != 1.0:
+        body = (target.abs().sum(1, keepdim=True) > 0).to(weight.dtype)
+        weight = weight * (1.0 + (body_weight - 1.0) * body)
     err = F.mse_loss(mtn_out.float(), target, reduction="none") * weight
     return err.sum() / (weight.sum() * 3.0).clamp(min=1.0)

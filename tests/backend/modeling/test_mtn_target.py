@@ -119,3 +119,19 @@ def test_detector_grad_scale_scales_what_the_detector_sends_into_the_mtn(scale):
         grads[s] = torch.zeros_like(model.mtn.to_image.weight) if grad is None else grad.clone()
     torch.testing.assert_close(grads[scale], grads[1.0] * scale, rtol=1e-4, atol=1e-7)
     assert float(grads[1.0].abs().sum()) > 0
+
+
+def test_body_weight_scales_the_error_on_body_pixels_only():
+    segm = torch.full((256, 256), 3, dtype=torch.uint8)
+    inst = _instances([(0, 0, 30, 20)], [segm])  # body: 600 of 2400 pixels
+    target, _ = part_target([inst], (40, 60), torch.device("cpu"))
+    off_body = target.clone()
+    off_body[:, :, 20:, :] += 1.0  # error on background only
+    on_body = target.clone()
+    on_body[:, :, :20, :30] += 1.0  # error on the body only
+    for out in (off_body, on_body):
+        plain = float(part_target_loss(out, [inst]))
+        heavy = float(part_target_loss(out, [inst], body_weight=5.0))
+        total_w = 1800 + 5 * 600
+        expected = plain * 2400 / total_w * (5.0 if out is on_body else 1.0)
+        assert heavy == pytest.approx(expected, rel=1e-5)
