@@ -49,6 +49,14 @@ VARIANTS: dict[str, tuple[int, list[str]]] = {
     "iou05": (300, ["MODEL.ROI_DENSEPOSE_HEAD.FG_IOU_THRESHOLD", "0.5"]),
     "paper_mtn": (300, ["MODEL.MTN.LATENT_SIZE", "24", "MODEL.MTN.CONV_CHANNELS", "[32, 64]"]),
     "image": (300, _IMAGE),
+    # candidates for more keypoint/DensePose accuracy in the same budget (2026-11-27, third session)
+    "n2000": (2000, []),
+    "dgs_1e-3": (1000, ["MODEL.MTN.DETECTOR_GRAD_SCALE", "0.001"]),
+    "dgs_1e-2": (1000, ["MODEL.MTN.DETECTOR_GRAD_SCALE", "0.01"]),
+    "kp_weight3": (1000, ["MODEL.ROI_KEYPOINT_HEAD.LOSS_WEIGHT", "3.0"]),
+    "lr2e-3": (1000, ["SOLVER.BASE_LR", "0.002"]),
+    "mtn_wide": (1000, ["MODEL.MTN.ENCODER_DIMS", "[512]", "MODEL.MTN.FUSION_DIMS", "[1024]"]),
+    "dp_head4x128": (1000, ["MODEL.ROI_DENSEPOSE_HEAD.NUM_STACKED_CONVS", "4", "MODEL.ROI_DENSEPOSE_HEAD.CONV_HEAD_DIM", "128"]),
 }
 METRICS = ("bbox/AP50", "keypoints/AP50", "densepose/dp_part_acc", "densepose/dp_mask_AP50")
 HEADERS = ("box AP50", "keypoint AP50", "part acc %", "mask AP50")

@@ -38,7 +38,9 @@ from app.backend.structures.body import COARSE_PART_NAMES, FINE_TO_COARSE, KEYPO
 
 IMAGE_WIDTH, IMAGE_HEIGHT = 320, 240
 POINTS_PER_PERSON = 100
-GENERATOR_VERSION = 1
+#: bumped whenever the same seed would give other frames or CSI (demo data of another version is
+#: made again): 2 = the CSI carries which way each person faces (demo_csi_sim.FRONT_DEPTH)
+GENERATOR_VERSION = 2
 CSI_FORMAT = "wifi-densepose-csi/1"
 SPLITS = ("train", "val")
 _FINE_TO_COARSE = np.array(FINE_TO_COARSE, dtype=np.uint8)
@@ -200,7 +202,7 @@ def _frame(seed_seq: np.random.SeedSequence, index: int, split: str, out: Path) 
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     (out / img_rel).write_bytes(buf.tobytes())
-    pos, gain = sim.scene_scatterers(frame["parts"], (IMAGE_HEIGHT, IMAGE_WIDTH))
+    pos, gain = sim.scene_scatterers(frame["parts"], (IMAGE_HEIGHT, IMAGE_WIDTH), [p.facing for p in people])
     amp, phase, ts = sim.simulate_csi(pos, gain, rng, t0=index * 0.05)
     _write_csi(out / csi_rel, amp, phase, ts)
     anns = [a for k, p in enumerate(people) if (a := _annotation(k, p, frame, rng)) is not None]
