@@ -119,6 +119,17 @@ def _mlp_probe(xtr, ytr, xva, yva, shape, epochs: int = 300) -> tuple[float, flo
     return _scores(pred.reshape((-1, *shape)), yva.reshape((-1, *shape)))
 
 
+def _facing_probe(xtr, ftr, xva, fva) -> tuple[float, float]:
+    """(best val accuracy, its ridge alpha) of sign(ridge regression) predicting facing +1/-1."""
+    mu, sd = xtr.mean(0), xtr.std(0) + 1e-9
+    a, b, m = (xtr - mu) / sd, (xva - mu) / sd, ftr.mean()
+    accs = {
+        alpha: float(np.mean(np.sign(b @ _ridge(a, ftr - m, alpha) + m) == fva)) for alpha in (1.0, 10.0, 100.0, 1000.0)
+    }
+    best = max(accs, key=accs.get)
+    return accs[best], best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", type=int, default=1200)
@@ -150,18 +161,19 @@ def main() -> None:
     face = np.array([r[2] for r in rows])
     tr, va = np.flatnonzero(face[:n] != 0), n + np.flatnonzero(face[n:] != 0)
     if len(tr) and len(va):
-        mu, sd = x[tr].mean(0), x[tr].std(0) + 1e-9
-        best = max(
-            (
-                float(np.mean(np.sign((x[va] - mu) / sd @ _ridge((x[tr] - mu) / sd, face[tr, None] - face[tr].mean(), a)[:, 0] + face[tr].mean()) == face[va])),
-                a,
-            )
-            for a in (1.0, 10.0, 100.0, 1000.0)
-        )
+        acc, alpha = _facing_probe(x[tr], face[tr], x[va], face[va])
         major = max(np.mean(face[va] == 1), np.mean(face[va] == -1))
-        print(f"facing acc:    {100 * best[0]:.1f} % on {len(va)} one-person frames (ridge alpha {best[1]:g}); commoner facing alone {100 * major:.1f} %")
-    chance = 100.0 * np.bincount(y.reshape(-1, *shape)[n:, 1:].argmax(1)[y.reshape(-1, *shape)[n:, 0] < 0.5]).max() / (y.reshape(-1, *shape)[n:, 0] < 0.5).sum()
+        print(
+            f"facing acc:    {100 * acc:.1f} % on {len(va)} one-person frames (ridge alpha {alpha:g}); "
+            f"commoner facing alone {100 * major:.1f} %"
+        )
+    chance = (
+        100.0
+        * np.bincount(y.reshape(-1, *shape)[n:, 1:].argmax(1)[y.reshape(-1, *shape)[n:, 0] < 0.5]).max()
+        / (y.reshape(-1, *shape)[n:, 0] < 0.5).sum()
+    )
     print(f"majority part alone: {chance:.1f} %")
+
 
 if __name__ == "__main__":
     main()

@@ -28,60 +28,78 @@ def _training_csi_files(cfg: CfgNode, max_samples: int) -> list[str]:
     return files
 
 
-def compute_csi_stats(cfg: CfgNode, max_samples: int = MAX_STATS_SAMPLES):
-    """Mean/std of amplitude and sanitized phase over the ``DATASETS.TRAIN`` CSI files.
+def collect_csi_stats(
+    cfg: CfgNode, *, global_stats: bool = True, per_value: bool = False, max_samples: int = MAX_STATS_SAMPLES
+):
+    """The CSI normalisation statistics of the training set in one pass over its files.
 
-    Samples are spread evenly over the concatenated training sets (same choice in every
-    process). Writes ``OUTPUT_DIR/csi_stats.json`` on the main process.
+    Reads the same capped, deterministic sample as every process of a DDP run (files spread
+    evenly over the concatenated ``DATASETS.TRAIN``), each file once, and accumulates what is
+    asked for:
+
+    - ``global_stats``: mean/std of amplitude and of sanitized phase (:class:`CsiStats`,
+      written to ``OUTPUT_DIR/csi_stats.json`` on the main process);
+    - ``per_value``: mean and std of every value of the (2, P*S, R, T) input
+      (``INPUT.CSI.NORMALIZATION 'feature'``), so a link whose static path dominates its
+      amplitude no longer hides the small changes people cause in it. Stds are at least 1 % of
+      their channel's median std and at least ``MIN_STD``: a value that (nearly) never changed in
+      training must not blow up when it does at test time.
 
     Returns:
-        :class:`app.backend.data.csi.CsiStats`.
+        (CsiStats or None, (mean, std) float32 arrays or None).
 
     Raises:
-        DatasetError: no training record has a ``csi_file``.
+        DatasetError: no training record has a ``csi_file``, or the files' input shapes differ.
     """
     from app.backend.data.csi import compute_csi_stats as stats_over_inputs
-    from app.backend.data.csi import csi_model_input
-
-    files = _training_csi_files(cfg, max_samples)
-    stats = stats_over_inputs(csi_model_input(f, cfg) for f in files)
-    if comm.is_main_process() and cfg.OUTPUT_DIR:
-        stats.save(os.path.join(cfg.OUTPUT_DIR, "csi_stats.json"))
-    return stats
-
-
-def compute_feature_stats(cfg: CfgNode, max_samples: int = MAX_STATS_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std of every input value (``INPUT.CSI.NORMALIZATION 'feature'``) over the training CSI.
-
-    Same deterministic sample as :func:`compute_csi_stats`. Each value of the (2, P*S, R, T)
-    input gets its own statistics, so a link whose static path dominates its amplitude no
-    longer hides the small changes people cause in it.
-
-    Returns:
-        mean, std: float32 arrays (2, P*S, R, T); stds are at least 1 % of their channel's median
-            std and at least ``MIN_STD``.
-
-    Raises:
-        DatasetError: no training record has a ``csi_file``.
-    """
     from app.backend.data.csi import csi_model_input
     from app.backend.data.csi.sanitize import MIN_STD
 
     files = _training_csi_files(cfg, max_samples)
-    total = total_sq = None
-    for f in files:
-        x = csi_model_input(f, cfg).astype(np.float64)
-        if total is None:
-            total, total_sq = np.zeros_like(x), np.zeros_like(x)
-        if x.shape != total.shape:
-            raise DatasetError(f"{f}: CSI input shape {x.shape} differs from the first file's {total.shape}")
-        total += x
-        total_sq += x * x
-    n = len(files)
-    mean = total / n
-    std = np.sqrt(np.maximum(total_sq / n - mean * mean, 0.0))
-    # a value that (nearly) never changed in training must not blow up when it does at test time
-    floor = 0.01 * np.median(std.reshape(2, -1), axis=1).reshape(2, *([1] * (std.ndim - 1)))
-    std = np.maximum(std, floor)
-    logger.info("Per-value CSI normalisation over %d training samples", n)
-    return mean.astype(np.float32), np.maximum(std, MIN_STD).astype(np.float32)
+    sums: list[np.ndarray] = []  # [sum, sum of squares] per value, float64
+
+    def inputs():
+        for f in files:
+            x = csi_model_input(f, cfg)
+            if per_value:
+                x64 = x.astype(np.float64)
+                if not sums:
+                    sums.extend([np.zeros_like(x64), np.zeros_like(x64)])
+                if x64.shape != sums[0].shape:
+                    raise DatasetError(
+                        f"{f}: CSI input shape {x64.shape} differs from the first file's {sums[0].shape}"
+                    )
+                sums[0] += x64
+                sums[1] += x64 * x64
+            yield x
+
+    stats = None
+    if global_stats:
+        stats = stats_over_inputs(inputs())
+        if comm.is_main_process() and cfg.OUTPUT_DIR:
+            stats.save(os.path.join(cfg.OUTPUT_DIR, "csi_stats.json"))
+    elif per_value:
+        for _ in inputs():
+            pass
+    feature = None
+    if per_value:
+        n = len(files)
+        mean = sums[0] / n
+        std = np.sqrt(np.maximum(sums[1] / n - mean * mean, 0.0))
+        floor = 0.01 * np.median(std.reshape(2, -1), axis=1).reshape(2, *([1] * (std.ndim - 1)))
+        std = np.maximum(np.maximum(std, floor), MIN_STD)
+        feature = (mean.astype(np.float32), std.astype(np.float32))
+        logger.info("Per-value CSI normalisation over %d training samples", n)
+    return stats, feature
+
+
+def compute_csi_stats(cfg: CfgNode, max_samples: int = MAX_STATS_SAMPLES):
+    """Mean/std of amplitude and sanitized phase over the ``DATASETS.TRAIN`` CSI files
+    (:class:`app.backend.data.csi.CsiStats`; see :func:`collect_csi_stats`)."""
+    return collect_csi_stats(cfg, max_samples=max_samples)[0]
+
+
+def compute_feature_stats(cfg: CfgNode, max_samples: int = MAX_STATS_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std (float32, shape (2, P*S, R, T)) of every input value over the training CSI
+    (``INPUT.CSI.NORMALIZATION 'feature'``; see :func:`collect_csi_stats`)."""
+    return collect_csi_stats(cfg, global_stats=False, per_value=True, max_samples=max_samples)[1]

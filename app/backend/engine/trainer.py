@@ -23,6 +23,7 @@ import sys
 import weakref
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from detectron2.config import CfgNode
 from detectron2.engine import AMPTrainer, DefaultTrainer, HookBase, SimpleTrainer, create_ddp_model
@@ -58,15 +59,13 @@ class Trainer(DefaultTrainer):
         if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
             setup_logging("", comm.get_rank())
         cfg = DefaultTrainer.auto_scale_workers(cfg, comm.get_world_size())
-        cfg = prepare_csi_stats(cfg)
+        cfg, feature_stats = prepare_csi_stats(cfg)
         if cfg.SOLVER.AMP.ENABLED and not torch.cuda.is_available():
             raise UserFacingError("SOLVER.AMP.ENABLED needs a CUDA GPU; set it to False on CPU")
 
         model = self.build_model(cfg)
-        if cfg.INPUT.MODALITY == "csi" and cfg.INPUT.CSI.NORMALIZATION == "feature":
-            from app.backend.engine.csi_stats import compute_feature_stats
-
-            model.set_csi_feature_stats(*compute_feature_stats(cfg))  # a checkpoint loaded later overrides them
+        if feature_stats is not None:
+            model.set_csi_feature_stats(*feature_stats)  # a checkpoint loaded later overrides them
         optimizer = self.build_optimizer(cfg, model)
         data_loader = self.build_train_loader(cfg)
         on_cpu = next(model.parameters()).device.type == "cpu"
@@ -176,26 +175,33 @@ class Trainer(DefaultTrainer):
         return DensePoseCOCOEvaluator(dataset_name, cfg, output_dir=output_folder)
 
 
-def prepare_csi_stats(cfg: CfgNode) -> CfgNode:
-    """Return ``cfg`` with INPUT.CSI normalisation statistics filled in when needed.
+def prepare_csi_stats(cfg: CfgNode) -> tuple[CfgNode, tuple[np.ndarray, np.ndarray] | None]:
+    """The CSI normalisation a training run needs, from one pass over its training CSI.
 
-    Only in CSI modality with ``INPUT.CSI.AMP_STD <= 0``; otherwise ``cfg`` is returned
-    unchanged. The statistics come from a capped, deterministic sample of the training
-    set, so every DDP process computes the same values.
+    Returns ``(cfg, feature_stats)``: ``cfg`` with INPUT.CSI's global mean/std filled in when
+    ``INPUT.CSI.AMP_STD <= 0`` (otherwise unchanged), and the per-value (mean, std) when
+    ``INPUT.CSI.NORMALIZATION`` is ``'feature'`` (else None). Outside CSI modality: ``(cfg, None)``.
+    The statistics come from a capped, deterministic sample of the training set, so every DDP
+    process computes the same values.
     """
-    if cfg.INPUT.MODALITY != "csi" or cfg.INPUT.CSI.AMP_STD > 0:
-        return cfg
-    from app.backend.engine.csi_stats import compute_csi_stats
+    if cfg.INPUT.MODALITY != "csi":
+        return cfg, None
+    need_global = cfg.INPUT.CSI.AMP_STD <= 0
+    per_value = cfg.INPUT.CSI.NORMALIZATION == "feature"
+    if not (need_global or per_value):
+        return cfg, None
+    from app.backend.engine.csi_stats import collect_csi_stats
 
-    stats = compute_csi_stats(cfg)
-    cfg = cfg.clone()
-    was_frozen = cfg.is_frozen()
-    cfg.defrost()
-    stats.apply_to_cfg(cfg)
-    if was_frozen:
-        cfg.freeze()
-    logger.info("CSI normalisation over %d training samples: %s", stats.num_samples, stats.to_cfg_dict())
-    return cfg
+    stats, feature_stats = collect_csi_stats(cfg, global_stats=need_global, per_value=per_value)
+    if stats is not None:
+        cfg = cfg.clone()
+        was_frozen = cfg.is_frozen()
+        cfg.defrost()
+        stats.apply_to_cfg(cfg)
+        if was_frozen:
+            cfg.freeze()
+        logger.info("CSI normalisation over %d training samples: %s", stats.num_samples, stats.to_cfg_dict())
+    return cfg, feature_stats
 
 
 def setup_cfg(args) -> CfgNode:

@@ -8,7 +8,7 @@ import torch
 
 from app.backend.data.csi import csi_model_input
 from app.backend.data.dataset import register_datasets
-from app.backend.engine.csi_stats import compute_feature_stats
+from app.backend.engine.csi_stats import collect_csi_stats, compute_csi_stats, compute_feature_stats
 from app.backend.engine.trainer import Trainer
 from app.backend.errors import UserFacingError
 
@@ -52,6 +52,19 @@ def test_feature_stats_are_the_mean_and_std_of_every_input_value(tiny_cfg):
     floor = 0.01 * np.median(x.std(0).reshape(2, -1), axis=1)
     np.testing.assert_allclose(std, np.maximum(x.std(0), floor[:, None, None, None]), rtol=1e-3, atol=1e-4)
     assert (std > 0).all()
+
+
+def test_one_pass_gives_both_normalisations(tiny_cfg):
+    """collect_csi_stats reads the training CSI once and returns what the two passes gave."""
+    cfg = tiny_cfg("stats_one_pass")
+    register_datasets(cfg)
+    stats, (mean, std) = collect_csi_stats(cfg, global_stats=True, per_value=True)
+    alone = compute_csi_stats(cfg)
+    assert stats.to_cfg_dict() == alone.to_cfg_dict()
+    mean2, std2 = compute_feature_stats(cfg)
+    np.testing.assert_array_equal(mean, mean2)
+    np.testing.assert_array_equal(std, std2)
+    assert collect_csi_stats(cfg, global_stats=False, per_value=False) == (None, None)
 
 
 def test_trainer_puts_feature_stats_into_the_model(tiny_cfg):
