@@ -9,7 +9,8 @@ Result keys (all percentages except ``dp_uv_err``; NaN where undefined, e.g. no 
     mask AP (``iouType='segm'``) of the person mask (predicted labels > 0 vs the union of the
     GT ``dp_masks``); persons without ``dp_masks`` are ignore regions;
   - ``dp_part_acc`` — % of annotated GT points whose predicted fine part at that pixel equals
-    ``dp_I``, over GT persons matched to a detection (box IoU >= 0.5, greedy by score);
+    ``dp_I``, over GT persons matched to a detection of the same image (box IoU >= 0.5, greedy
+    by score; a point predicted as background counts as wrong);
   - ``dp_uv_err`` — mean Euclidean (U, V) distance (chart units, 0..sqrt 2) between
     prediction and annotation at the correctly classified points;
   - ``dp_match_rate`` — % of DensePose-annotated GT persons matched to a detection;
@@ -80,23 +81,31 @@ def _box_iou(a: list[float], b: list[float]) -> float:
 
 
 def match_people(gts: list[dict], dts: list[dict], iou_threshold: float = 0.5) -> list[tuple[dict, dict]]:
-    """Greedy one-to-one matching by descending detection score, box IoU >= threshold.
+    """Greedy one-to-one matching within each image, by descending detection score, box IoU >= threshold.
 
-    Only non-crowd GT with DensePose points and detections with a DensePoseResult take part.
+    Only non-crowd GT with DensePose points and detections with a DensePoseResult take part; a
+    detection is only ever paired with a person of its own ``image_id``.
     """
-    cand_g = [g for g in gts if not g["iscrowd"] and g["dp_points"] is not None]
-    cand_d = sorted((d for d in dts if d["densepose"] is not None), key=lambda d: -d["score"])
-    if not cand_g or not cand_d:
-        return []
-    ious = mask_utils.iou([d["bbox"] for d in cand_d], [g["bbox"] for g in cand_g], [0] * len(cand_g))
-    taken = np.zeros(len(cand_g), dtype=bool)
+    by_image: dict[Any, tuple[list[dict], list[dict]]] = {}
+    for g in gts:
+        if not g["iscrowd"] and g["dp_points"] is not None:
+            by_image.setdefault(g["image_id"], ([], []))[0].append(g)
+    for d in dts:
+        if d["densepose"] is not None and d["image_id"] in by_image:
+            by_image[d["image_id"]][1].append(d)
     pairs = []
-    for i, d in enumerate(cand_d):
-        row = np.where(taken, -1.0, ious[i])
-        j = int(np.argmax(row))
-        if row[j] >= iou_threshold:
-            taken[j] = True
-            pairs.append((d, cand_g[j]))
+    for cand_g, cand_d in by_image.values():
+        if not cand_d:
+            continue
+        cand_d = sorted(cand_d, key=lambda d: -d["score"])
+        ious = mask_utils.iou([d["bbox"] for d in cand_d], [g["bbox"] for g in cand_g], [0] * len(cand_g))
+        taken = np.zeros(len(cand_g), dtype=bool)
+        for i, d in enumerate(cand_d):
+            row = np.where(taken, -1.0, ious[i])
+            j = int(np.argmax(row))
+            if row[j] >= iou_threshold:
+                taken[j] = True
+                pairs.append((d, cand_g[j]))
     return pairs
 
 

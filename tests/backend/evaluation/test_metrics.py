@@ -82,3 +82,18 @@ def test_missing_predictions_and_unmatched_people(records):
     empty = {r["image_id"]: FramePrediction.empty((200, 240)) for r in records}
     res = evaluate_predictions(records, empty)
     assert res["bbox"]["AP"] == 0.0 and math.isnan(res["densepose"]["dp_part_acc"])
+
+
+def test_people_are_matched_within_their_own_image(records):
+    """A detection is never scored against a person of another image, even one with the same box."""
+    import copy
+
+    first = records[0]
+    twin = copy.deepcopy(first)
+    twin["image_id"] = 99
+    for a in twin["annotations"]:
+        a["dp_I"] = [i % 24 + 1 for i in a["dp_I"]]  # same boxes and points, other parts
+    preds = {first["image_id"]: prediction_from_ground_truth(first), 99: FramePrediction.empty((200, 240))}
+    dp = evaluate_predictions([twin, first], preds)["densepose"]
+    assert dp["dp_part_acc"] == pytest.approx(100.0)
+    assert dp["dp_match_rate"] == pytest.approx(50.0)
