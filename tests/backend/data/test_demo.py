@@ -103,3 +103,20 @@ def test_interrupted_generation_is_not_accepted(tmp_path: Path) -> None:
     assert demo_dataset_ready(out)
     assert (out / "stray.txt").read_text() == "user file"
     assert not list(out.glob(".demo-tmp-*"))
+
+
+def test_demo_data_of_another_generator_version_is_made_again(tmp_path: Path) -> None:
+    """Version 1 CSI could not tell which way people face: such data must not be reused."""
+    from app.backend.data.demo import GENERATOR_VERSION
+
+    out = tmp_path / "demo"
+    generate_demo_dataset(out, num_train=2, num_val=1, seed=0)
+    for split in ("train", "val"):
+        path = out / f"{split}.json"
+        data = json.loads(path.read_text())
+        data["info"]["generator_version"] = GENERATOR_VERSION - 1
+        path.write_text(json.dumps(data))
+    assert not demo_dataset_ready(out)
+    generate_demo_dataset(out, num_train=2, num_val=1, seed=0)
+    assert demo_dataset_ready(out)
+    assert json.loads((out / "val.json").read_text())["info"]["generator_version"] == GENERATOR_VERSION
