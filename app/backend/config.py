@@ -25,6 +25,7 @@ from typing import Any
 from detectron2.config import CfgNode
 from detectron2.config import get_cfg as _d2_get_cfg
 
+from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL
 from app.backend.errors import ConfigError as ConfigError  # re-exported
 
 #: One-line help for every key the project adds (full dotted key -> text).
@@ -156,8 +157,8 @@ def add_dataset_config(cfg: CfgNode) -> None:
     d = functools.partial(_declare, cfg)
     d("DATASETS.JSON_FILES", [], "Extra datasets as 'NAME=path/to/annotations.json' entries, registered under NAME.")
     d("DATASETS.DEMO.ROOT", "", "Folder of the synthetic demo dataset; empty = the user data directory.")
-    d("DATASETS.DEMO.NUM_TRAIN", 1000, "Frames in the demo's train split.")
-    d("DATASETS.DEMO.NUM_VAL", 60, "Frames in the demo's val split.")
+    d("DATASETS.DEMO.NUM_TRAIN", DEFAULT_NUM_TRAIN, "Frames in the demo's train split.")
+    d("DATASETS.DEMO.NUM_VAL", DEFAULT_NUM_VAL, "Frames in the demo's val split.")
     d("DATASETS.DEMO.SEED", 0, "Random seed of the demo dataset (deterministic per seed).")
 
 
