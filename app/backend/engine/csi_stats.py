@@ -92,14 +92,3 @@ def collect_csi_stats(
         logger.info("Per-value CSI normalisation over %d training samples", n)
     return stats, feature
 
-
-def compute_csi_stats(cfg: CfgNode, max_samples: int = MAX_STATS_SAMPLES):
-    """Mean/std of amplitude and sanitized phase over the ``DATASETS.TRAIN`` CSI files
-    (:class:`app.backend.data.csi.CsiStats`; see :func:`collect_csi_stats`)."""
-    return collect_csi_stats(cfg, max_samples=max_samples)[0]
-
-
-def compute_feature_stats(cfg: CfgNode, max_samples: int = MAX_STATS_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std (float32, shape (2, P*S, R, T)) of every input value over the training CSI
-    (``INPUT.CSI.NORMALIZATION 'feature'``; see :func:`collect_csi_stats`)."""
-    return collect_csi_stats(cfg, global_stats=False, per_value=True, max_samples=max_samples)[1]

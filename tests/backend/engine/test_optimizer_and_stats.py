@@ -8,7 +8,7 @@ import torch
 
 from app.backend.data.csi import csi_model_input
 from app.backend.data.dataset import register_datasets
-from app.backend.engine.csi_stats import collect_csi_stats, compute_csi_stats, compute_feature_stats
+from app.backend.engine.csi_stats import collect_csi_stats
 from app.backend.engine.trainer import Trainer
 from app.backend.errors import UserFacingError
 
@@ -45,7 +45,7 @@ def test_feature_stats_are_the_mean_and_std_of_every_input_value(tiny_cfg):
     from detectron2.data import DatasetCatalog
 
     files = [r["csi_file"] for r in DatasetCatalog.get(cfg.DATASETS.TRAIN[0])]
-    mean, std = compute_feature_stats(cfg, max_samples=len(files))
+    _, (mean, std) = collect_csi_stats(cfg, global_stats=False, per_value=True, max_samples=len(files))
     x = np.stack([csi_model_input(f, cfg) for f in files]).astype(np.float64)
     assert mean.shape == std.shape == x.shape[1:] == (2, 150, 3, 3)
     np.testing.assert_allclose(mean, x.mean(0), rtol=1e-4, atol=1e-4)
@@ -59,9 +59,9 @@ def test_one_pass_gives_both_normalisations(tiny_cfg):
     cfg = tiny_cfg("stats_one_pass")
     register_datasets(cfg)
     stats, (mean, std) = collect_csi_stats(cfg, global_stats=True, per_value=True)
-    alone = compute_csi_stats(cfg)
+    alone, _ = collect_csi_stats(cfg)
     assert stats.to_cfg_dict() == alone.to_cfg_dict()
-    mean2, std2 = compute_feature_stats(cfg)
+    _, (mean2, std2) = collect_csi_stats(cfg, global_stats=False, per_value=True)
     np.testing.assert_array_equal(mean, mean2)
     np.testing.assert_array_equal(std, std2)
     assert collect_csi_stats(cfg, global_stats=False, per_value=False) == (None, None)
