@@ -180,6 +180,11 @@ def add_solver_config(cfg: CfgNode) -> None:
         "BASE_LR, WEIGHT_DECAY(_NORM/_BIAS), BIAS_LR_FACTOR, the LR schedule and gradient clipping.",
     )
     d("SOLVER.BETAS", [0.9, 0.999], "Adam betas (SOLVER.OPTIMIZER 'AdamW').")
+    # detectron2's key, with the meaning this project gives it on CPUs
+    CONFIG_HELP["SOLVER.AMP.ENABLED"] = (
+        "Mixed precision training: float16 with a gradient scaler on a CUDA GPU (detectron2's AMPTrainer); "
+        "bfloat16 autocast on a CPU with native bfloat16 (AVX512-BF16 or AMX), float32 with a warning on other CPUs."
+    )
 
 
 ADD_CONFIG_FUNCTIONS = (
