@@ -118,6 +118,13 @@ def add_densepose_config(cfg: CfgNode) -> None:
     d("MODEL.ROI_DENSEPOSE_HEAD.DECODER_NORM", "", "Normalisation in the DensePose decoder ('' as in DensePose, 'GN', 'BN').")
     d("MODEL.ROI_DENSEPOSE_HEAD.DECODER_COMMON_STRIDE", 4, "Stride of the DensePose decoder output (P2's stride).")
     d("MODEL.ROI_DENSEPOSE_HEAD.MIN_SCORE", 0.0, "Inference: DensePose results are produced for detections at or above this score.")
+    d(
+        "MODEL.ROI_DENSEPOSE_HEAD.PERSON_THRESHOLD",
+        0.5,
+        "Inference: a pixel is the person's when 1 - P(background) of the coarse segmentation exceeds this "
+        "(0.5 = DensePose's argmax). An uncertain mask has its best IoU below 0.5: choose it on the training "
+        "split with benchmarks/person_threshold.py.",
+    )
     d("TEST.DENSEPOSE.GEODESIC_DIR", "", "Folder with the SMPL geodesic distance files; GPS/GPSm AP are computed only when set.")
 
 

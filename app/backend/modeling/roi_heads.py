@@ -45,6 +45,7 @@ from detectron2.structures.boxes import matched_pairwise_iou
 from torch import nn
 from torch.nn import functional as F
 
+from app.backend.errors import ConfigError
 from app.backend.modeling.densepose import (
     DensePoseChartLoss,
     DensePoseChartPredictor,
@@ -71,6 +72,7 @@ class DensePoseROIHeads(StandardROIHeads):
         densepose_loss: DensePoseChartLoss | None = None,
         densepose_fg_iou_threshold: float = 0.7,
         densepose_min_score: float = 0.0,
+        densepose_person_threshold: float = 0.5,
         kp_dp_refine: KeypointDensePoseRefinement | None = None,
         **kwargs,
     ):
@@ -82,6 +84,8 @@ class DensePoseROIHeads(StandardROIHeads):
                 train DensePose (and both branches when refining).
             densepose_min_score: inference: detections below this score get no DensePose
                 result (``pred_densepose.valid`` False).
+            densepose_person_threshold: inference: P(person) at which a pixel of the coarse
+                segmentation is the person's (``pred_densepose.person_threshold``).
             kp_dp_refine: the refinement unit, or None (plain heads).
             kwargs: StandardROIHeads arguments.
         """
@@ -96,6 +100,7 @@ class DensePoseROIHeads(StandardROIHeads):
             self.densepose_loss = densepose_loss
             self.densepose_fg_iou_threshold = densepose_fg_iou_threshold
             self.densepose_min_score = densepose_min_score
+            self.densepose_person_threshold = densepose_person_threshold
         self.kp_dp_refine = kp_dp_refine
 
     @classmethod
@@ -115,6 +120,10 @@ class DensePoseROIHeads(StandardROIHeads):
         if not cfg.MODEL.DENSEPOSE_ON:
             return {}
         h = cfg.MODEL.ROI_DENSEPOSE_HEAD
+        if not 0.0 < h.PERSON_THRESHOLD < 1.0:
+            raise ConfigError(
+                f"MODEL.ROI_DENSEPOSE_HEAD.PERSON_THRESHOLD must lie strictly between 0 and 1, got {h.PERSON_THRESHOLD}"
+            )
         in_features = list(cfg.MODEL.ROI_HEADS.IN_FEATURES)
         decoder = None
         if h.DECODER_ON:
@@ -140,6 +149,7 @@ class DensePoseROIHeads(StandardROIHeads):
             "densepose_loss": DensePoseChartLoss(cfg),
             "densepose_fg_iou_threshold": h.FG_IOU_THRESHOLD,
             "densepose_min_score": h.MIN_SCORE,
+            "densepose_person_threshold": h.PERSON_THRESHOLD,
         }
 
     @classmethod
@@ -229,6 +239,7 @@ class DensePoseROIHeads(StandardROIHeads):
         for inst, out in zip(instances, outputs.split([len(i) for i in instances])):
             if self.densepose_min_score > 0 and inst.has("scores"):
                 out.valid = inst.scores >= self.densepose_min_score
+            out.person_threshold = self.densepose_person_threshold
             inst.pred_densepose = out
 
     def _forward_densepose(self, features: dict[str, torch.Tensor], instances: list[Instances]):

@@ -13,6 +13,7 @@ from app.backend.config import builtin_config, load_config
 from app.backend.data import register_datasets
 from app.backend.engine.trainer import Trainer
 from app.backend.evaluation import DensePoseCOCOEvaluator
+from app.backend.evaluation.threshold import best_threshold, sweep_person_threshold
 from app.backend.modeling import build_model
 
 EVERY_KEY = {
@@ -25,8 +26,7 @@ EVERY_KEY = {
 }  # fmt: skip
 
 
-@pytest.mark.slow
-def test_every_metric_from_model_outputs(demo_dataset_dir, tmp_path):
+def _tiny_model(demo_dataset_dir, tmp_path):
     opts = [
         "DATASETS.DEMO.ROOT", str(demo_dataset_dir), "OUTPUT_DIR", str(tmp_path),
         "MODEL.MTN.OUTPUT_SIZE", "[64, 64]", "MODEL.ROI_HEADS.SCORE_THRESH_TEST", "0.0",
@@ -37,6 +37,12 @@ def test_every_metric_from_model_outputs(demo_dataset_dir, tmp_path):
     torch.manual_seed(0)
     model = build_model(cfg)
     model.eval()
+    return cfg, model
+
+
+@pytest.mark.slow
+def test_every_metric_from_model_outputs(demo_dataset_dir, tmp_path):
+    cfg, model = _tiny_model(demo_dataset_dir, tmp_path)
     loader = Trainer.build_test_loader(cfg, "wifi_demo_val")
     evaluator = DensePoseCOCOEvaluator("wifi_demo_val", cfg, output_dir=str(tmp_path))
     results = inference_on_dataset(model, loader, evaluator)
@@ -50,3 +56,29 @@ def test_every_metric_from_model_outputs(demo_dataset_dir, tmp_path):
     assert math.isnan(results["densepose"]["dp_part_acc"]) == (pts == 0)
     saved = json.loads((tmp_path / "evaluation_results.json").read_text())
     assert set(saved["results"]) == set(EVERY_KEY)
+
+
+@pytest.mark.slow
+def test_person_threshold_sweep_scores_the_evaluators_outputs(demo_dataset_dir, tmp_path):
+    cfg, model = _tiny_model(demo_dataset_dir, tmp_path)
+    loader = Trainer.build_test_loader(cfg, "wifi_demo_val")
+    evaluator = DensePoseCOCOEvaluator("wifi_demo_val", cfg, output_dir=str(tmp_path))
+    with torch.no_grad():  # every pixel's fine part: the front torso (part 2), so some annotated points are right
+        model.roi_heads.densepose_predictor.index_uv_lowres.bias[2] += 100.0
+    reference = inference_on_dataset(model, loader, evaluator)["densepose"]
+    model.train()
+    seen = []
+    rows = sweep_person_threshold(cfg, model, "wifi_demo_val", [0.5, 0.02, 0.98], progress=lambda d, n: seen.append((d, n)))
+    assert model.training and model.roi_heads.densepose_person_threshold == 0.5  # left as it was
+    assert seen[-1] == (6, 6) and [r["threshold"] for r in rows] == [0.5, 0.02, 0.98]
+    assert all(r["num_frames"] == 6 for r in rows)
+    # at DensePose's own rule (0.5) the sweep reproduces the evaluator's numbers
+    for key in ("dp_mask_AP", "dp_mask_AP50", "dp_part_acc", "dp_uv_err"):
+        assert rows[0][key] == pytest.approx(reference[key], nan_ok=True), key
+    # annotated points are all on the body: a lower threshold can only turn background calls into parts
+    assert rows[1]["dp_part_acc"] >= rows[0]["dp_part_acc"] >= rows[2]["dp_part_acc"]
+    assert rows[1]["dp_part_acc"] > rows[2]["dp_part_acc"]
+    assert best_threshold(rows, "dp_part_acc") == 0.02
+    assert len(sweep_person_threshold(cfg, model, "wifi_demo_val", [0.5], max_frames=2)) == 1
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        sweep_person_threshold(cfg, model, "wifi_demo_val", [0.5, 1.0])

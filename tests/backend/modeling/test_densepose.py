@@ -201,3 +201,47 @@ def test_outputs_behave_as_an_instances_field():
     both = Instances.cat([inst, sub])
     assert len(both.pred_densepose) == 5
     assert "num_rois=3" in repr(out)
+
+
+def test_person_threshold_decides_which_pixels_belong_to_the_person():
+    """1 - P(background) > threshold; 0.5 is the argmax rule (ties go to the background), lower thresholds widen the person."""
+    h = 8
+    coarse = torch.zeros(1, 2, h, h)
+    # P(person) rises left to right: logit difference -3.5 .. 3.5 in steps of 1
+    coarse[0, 1] = (torch.arange(h, dtype=torch.float32) - 3.5)[None, :].expand(h, h)
+    fine = torch.zeros(1, 25, h, h)
+    fine[:, 7] = 5.0
+    uv = torch.zeros(1, 25, h, h)
+    box = torch.tensor([[0.0, 0.0, 8.0, 8.0]])
+    p_person = torch.sigmoid(coarse[0, 1, 0])  # 0.029 .. 0.971 over the 8 columns
+    for t in (0.5, 0.35, 0.1, 0.9):
+        out = DensePoseOutputs(coarse, fine, uv, uv, person_threshold=t)
+        labels = densepose_to_results(out, box)[0].labels
+        expected = (p_person > t).numpy()
+        assert (labels[0] == 7).tolist() == expected.tolist(), t
+        assert ((labels == 0) | (labels == 7)).all()
+    argmax = densepose_to_results(DensePoseOutputs(coarse, fine, uv, uv), box)[0].labels
+    assert ((argmax > 0) == (coarse[0].argmax(0) > 0).numpy()).all()
+    # the threshold is carried by indexing, device moves and concatenation, and must agree to concatenate
+    out = DensePoseOutputs(*(torch.randn(3, c, 4, 4) for c in (2, 25, 25, 25)), person_threshold=0.3)
+    assert out[1:].person_threshold == 0.3 and out.to("cpu").person_threshold == 0.3
+    assert DensePoseOutputs.cat(out.split([1, 2])).person_threshold == 0.3
+    other = DensePoseOutputs(*(torch.randn(1, c, 4, 4) for c in (2, 25, 25, 25)))
+    with pytest.raises(ValueError, match="person thresholds"):
+        DensePoseOutputs.cat([out, other])
+
+
+def test_model_inference_uses_the_configured_person_threshold():
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg("MODEL.ROI_DENSEPOSE_HEAD.PERSON_THRESHOLD", "0.3")).eval()
+    with torch.no_grad():
+        inst = model([{"csi": torch.randn(2, 150, 3, 3), "height": 64, "width": 64}])[0]["instances"]
+    assert len(inst) > 0 and inst.pred_densepose.person_threshold == 0.3
+
+
+@pytest.mark.parametrize("value", ["0.0", "1.0", "-0.2"])
+def test_person_threshold_outside_0_1_is_a_config_error(value):
+    from app.backend.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="PERSON_THRESHOLD"):
+        build_model(tiny_cfg("MODEL.ROI_DENSEPOSE_HEAD.PERSON_THRESHOLD", value))

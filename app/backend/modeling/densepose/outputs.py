@@ -25,6 +25,9 @@ class DensePoseOutputs:
         u, v: (N, 25, Hh, Wh) chart coordinates per part (trained towards 0..1).
         valid: optional bool (N,): False marks ROIs that were not evaluated
             (score below ``MODEL.ROI_DENSEPOSE_HEAD.MIN_SCORE``); their result is None.
+        person_threshold: a pixel belongs to the person when P(person) = 1 - P(background)
+            of ``coarse_segm`` exceeds this (``MODEL.ROI_DENSEPOSE_HEAD.PERSON_THRESHOLD``;
+            0.5 is DensePose's argmax for 2 channels).
 
     Usable as an ``Instances`` field: ``len``, indexing (int, slice, bool mask, index
     tensor), ``to(device)`` and ``cat``.
@@ -35,6 +38,7 @@ class DensePoseOutputs:
     u: torch.Tensor
     v: torch.Tensor
     valid: torch.Tensor | None = None
+    person_threshold: float = 0.5
 
     def __len__(self) -> int:
         return int(self.coarse_segm.shape[0])
@@ -52,6 +56,7 @@ class DensePoseOutputs:
             self.u[item],
             self.v[item],
             None if self.valid is None else self.valid[item],
+            self.person_threshold,
         )
 
     def to(self, device: torch.device | str) -> DensePoseOutputs:
@@ -61,10 +66,15 @@ class DensePoseOutputs:
             self.u.to(device),
             self.v.to(device),
             None if self.valid is None else self.valid.to(device),
+            self.person_threshold,
         )
 
     @staticmethod
     def cat(parts: Sequence[DensePoseOutputs]) -> DensePoseOutputs:
+        """Rows of all ``parts`` in order; they must share one ``person_threshold``."""
+        thresholds = {p.person_threshold for p in parts}
+        if len(thresholds) > 1:
+            raise ValueError(f"cannot concatenate DensePose outputs with person thresholds {sorted(thresholds)}")
         valid = None
         if any(p.valid is not None for p in parts):
             valid = torch.cat(
@@ -79,6 +89,7 @@ class DensePoseOutputs:
             torch.cat([p.u for p in parts]),
             torch.cat([p.v for p in parts]),
             valid,
+            thresholds.pop() if thresholds else 0.5,
         )
 
     def split(self, counts: Sequence[int]) -> list[DensePoseOutputs]:
@@ -97,7 +108,9 @@ def densepose_to_results(
 
     Each ROI's maps are resampled bilinearly to the box size in pixels
     (h = round(y1 - y0), w = round(x1 - x0), at least 1), then
-    ``labels = argmax(fine_segm) * (argmax(coarse_segm) > 0)`` (0 = background) and
+    ``labels = argmax(fine_segm) * (1 - softmax(coarse_segm)[0] > outputs.person_threshold)``
+    (0 = background; with 2 channels and the default 0.5 this is DensePose's
+    ``argmax(coarse_segm) > 0``) and
     ``uv[:, y, x]`` is U/V of the chosen part at that pixel, clipped to 0..1 (0 on background).
 
     Args:
@@ -122,7 +135,8 @@ def densepose_to_results(
             nf = outputs.fine_segm.shape[1]
             coarse, fine = maps[:kc], maps[kc : kc + nf]
             u, v = maps[kc + nf : kc + 2 * nf], maps[kc + 2 * nf :]
-            labels = fine.argmax(0) * (coarse.argmax(0) > 0)
+            person = 1.0 - coarse.softmax(0)[0] > outputs.person_threshold
+            labels = fine.argmax(0) * person
             idx = labels[None].long()
             uv = torch.stack([u.gather(0, idx)[0], v.gather(0, idx)[0]]).clamp(0.0, 1.0)
             uv = uv * (labels > 0)
