@@ -19,6 +19,9 @@ from detectron2.data import DatasetCatalog
 
 from app.backend.evaluation.metrics import evaluate_predictions
 
+#: The DensePose metrics each sweep row reports (the ones the threshold can change).
+SWEEP_KEYS = ("dp_mask_AP", "dp_mask_AP50", "dp_mask_AP75", "dp_part_acc", "dp_uv_err")
+
 
 def sweep_person_threshold(
     cfg: CfgNode,
@@ -71,8 +74,7 @@ def sweep_person_threshold(
                 inst.pred_densepose.person_threshold = float(t)
             preds[image_id] = to_frame_prediction(inst)
         dp = evaluate_predictions(scored, preds)["densepose"]
-        keys = ("dp_mask_AP", "dp_mask_AP50", "dp_mask_AP75", "dp_part_acc", "dp_uv_err")
-        rows.append({"threshold": float(t), **{k: dp[k] for k in keys}, "num_frames": float(len(scored))})
+        rows.append({"threshold": float(t), **{k: dp[k] for k in SWEEP_KEYS}, "num_frames": float(len(scored))})
     return rows
 
 
