@@ -75,7 +75,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench_hooks_"))
     generate_demo_dataset(tmp / "demo", num_train=40, num_val=8, seed=0)
     opts = ["DATASETS.DEMO.ROOT", str(tmp / "demo"), "OUTPUT_DIR", str(tmp / "out"),
-            "SOLVER.MAX_ITER", str(args.iters), "SOLVER.CHECKPOINT_PERIOD", "100000", *args.opts]
+            "SOLVER.MAX_ITER", str(args.iters), "SOLVER.CHECKPOINT_PERIOD", "100000",
+            "SOLVER.MTN_PRETRAIN.ITERS", "0", *args.opts]  # the loop's steps are measured, not the pretraining
     cfg = load_config(builtin_config("demo_cpu"), opts)
     register_datasets(cfg)
     events: queue.Queue = queue.Queue()

@@ -146,7 +146,7 @@ def main() -> int:
                 "DATASETS.DEMO.ROOT", str(tmp / "demo"), "OUTPUT_DIR", str(tmp / out),
                 "SOLVER.MAX_ITER", str(args.iters), "MODEL.MTN.OUTPUT_SIZE", "[64, 64]",
                 "SOLVER.IMS_PER_BATCH", "2", "UI.METRICS_PERIOD", "1", "UI.PREVIEW_PERIOD", "5",
-                "SOLVER.CHECKPOINT_PERIOD", "100000"])
+                "SOLVER.CHECKPOINT_PERIOD", "100000", "SOLVER.MTN_PRETRAIN.ITERS", "0"])
         return provide
 
     print(f"torch threads: {torch.get_num_threads()}, CPU cores: {os.cpu_count()}, "

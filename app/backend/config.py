@@ -187,6 +187,19 @@ def add_solver_config(cfg: CfgNode) -> None:
         "BASE_LR, WEIGHT_DECAY(_NORM/_BIAS), BIAS_LR_FACTOR, the LR schedule and gradient clipping.",
     )
     d("SOLVER.BETAS", [0.9, 0.999], "Adam betas (SOLVER.OPTIMIZER 'AdamW').")
+    d(
+        "SOLVER.MTN_PRETRAIN.ITERS",
+        0,
+        "CSI only: steps that train the MTN alone on the part image (LOSS_WEIGHTS.MTN_PARTS's target) before "
+        "iteration 0 of a fresh run (0 = off; resumed runs skip it). Cheap steps: the detector does not run.",
+    )
+    d("SOLVER.MTN_PRETRAIN.IMS_PER_BATCH", 16, "Samples per MTN pretraining step (per process).")
+    d("SOLVER.MTN_PRETRAIN.BASE_LR", 0.001, "Constant learning rate of MTN pretraining's AdamW (SOLVER.BETAS, WEIGHT_DECAY).")
+    d(
+        "SOLVER.MTN_PRETRAIN.MAX_SAMPLES",
+        2000,
+        "Training samples held in memory for MTN pretraining (spread evenly over DATASETS.TRAIN; also capped at 1 GiB).",
+    )
     # detectron2's key, with the meaning this project gives it on CPUs
     CONFIG_HELP["SOLVER.AMP.ENABLED"] = (
         "Mixed precision training: float16 with a gradient scaler on a CUDA GPU (detectron2's AMPTrainer); "

@@ -1,4 +1,4 @@
-"""``train`` / ``eval`` / ``infer`` from the command line: files, errors, a killed save, 2-process DDP."""
+"""``train`` / ``eval`` / ``infer`` from the command line: files, errors, a killed save, 2-process DDP (with MTN pretraining)."""
 
 from __future__ import annotations
 
@@ -134,8 +134,11 @@ def test_kill_during_checkpoint_save_then_resume(demo_dataset_dir: Path, tmp_pat
 
 def test_two_process_cpu_ddp_run(demo_dataset_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "ddp"
-    argv = ["train", "--config-file", DEMO_CFG, "--num-gpus", "2", *tiny_opts(demo_dataset_dir, out, 2, DATASETS__TEST=())]
-    assert main(argv) == 0
+    opts = tiny_opts(demo_dataset_dir, out, 2, DATASETS__TEST=(), SOLVER__MTN_PRETRAIN__ITERS=3,
+                     SOLVER__MTN_PRETRAIN__IMS_PER_BATCH=2, SOLVER__MTN_PRETRAIN__MAX_SAMPLES=6)  # fmt: skip
+    assert main(["train", "--config-file", DEMO_CFG, "--num-gpus", "2", *opts]) == 0
     assert (out / "model_final.pth").is_file()
     assert (out / "log.txt.rank1").is_file()  # the second process logged as rank 1
-    assert "Starting training from iteration 0" in (out / "log.txt.rank1").read_text()
+    for log in (out / "log.txt", out / "log.txt.rank1"):  # MTN pretraining with gradients averaged over both
+        text = log.read_text()
+        assert "MTN pretraining 3/3" in text and "Starting training from iteration 0" in text

@@ -129,3 +129,16 @@ def test_non_finite_loss_opens_the_error_dialog(qtbot, view, demo_project: Proje
     assert dialog.isVisible() and "non-finite" in dialog.message_label.text()
     assert view.start_button.isEnabled()
     dialog.close()
+
+
+def test_mtn_pretraining_shows_progress_and_stops(qtbot, view, demo_project: Project) -> None:
+    pretrain = {"SOLVER.MTN_PRETRAIN.ITERS": 4000, "SOLVER.MTN_PRETRAIN.IMS_PER_BATCH": 2}
+    view.set_config_provider(_provider(demo_project, **pretrain))
+    assert view.start()
+    qtbot.waitUntil(lambda: "MTN pretraining 200/4000" in view.log_panel.toPlainText(), timeout=RUN_TIMEOUT_MS)
+    with qtbot.waitSignal(view.runFinished, timeout=RUN_TIMEOUT_MS) as done:
+        view.stop_button.click()
+    summary = done.args[0]
+    assert summary["status"] == "stopped" and summary["message"] == "stopped during MTN pretraining", summary
+    assert summary["last_checkpoint"] == ""
+    assert view.start_button.isEnabled() and not view.is_running()

@@ -12,6 +12,9 @@
 - CSI modality with ``INPUT.CSI.AMP_STD <= 0``: normalisation statistics are computed
   over (a capped sample of) the training set before the model is built, so they end up
   in the model's buffers, in every checkpoint and in ``OUTPUT_DIR/config.yaml``.
+- ``SOLVER.MTN_PRETRAIN.ITERS`` > 0: a fresh run first trains the MTN alone on the part image
+  (:mod:`app.backend.engine.mtn_pretrain`, the first hook); ``run_training`` hands it the
+  callback and control so the UI sees its progress and can stop it.
 
 The trainer knows nothing of the UI: live views attach Qt-free hooks from
 :mod:`app.backend.engine.hooks` through ``extra_hooks``.
@@ -128,6 +131,17 @@ class Trainer(DefaultTrainer):
         self.cfg = cfg
         write_config(cfg)
         self.register_hooks(self.build_hooks() + list(extra_hooks))
+
+    def build_hooks(self) -> list[HookBase]:
+        """detectron2's default hooks, preceded by MTN pretraining when ``SOLVER.MTN_PRETRAIN.ITERS`` > 0."""
+        from app.backend.engine.mtn_pretrain import MTNPretrainHook, check_pretrain_config
+
+        hooks = super().build_hooks()
+        self.mtn_pretrain: MTNPretrainHook | None = None
+        if check_pretrain_config(self.cfg) > 0:
+            self.mtn_pretrain = MTNPretrainHook(self.cfg)
+            hooks.insert(0, self.mtn_pretrain)  # before the iteration timer: its time is not the loop's
+        return hooks
 
     def resume_or_load(self, resume: bool = True) -> None:
         """As detectron2: with ``resume`` and a ``last_checkpoint`` in OUTPUT_DIR, restore
@@ -377,6 +391,8 @@ def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None
     if control is not None:
         hooks.append(ControlHook(control, callback))  # last: it may end the loop
     trainer = Trainer(cfg, extra_hooks=hooks)
+    if trainer.mtn_pretrain is not None:
+        trainer.mtn_pretrain.callback, trainer.mtn_pretrain.control = callback, control
     trainer.resume_or_load(resume=resume)
     status, message = "finished", ""
     try:
@@ -388,7 +404,9 @@ def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None
             message = f"finished {trainer.max_iter} iterations"
     except TrainingStopped as stop:
         status = "stopped"
-        message = f"stopped after iteration {stop.iteration + 1}" + (f"; saved {stop.checkpoint}" if stop.checkpoint else "")
+        message = (
+            f"stopped after iteration {stop.iteration + 1}" if stop.iteration >= 0 else "stopped during MTN pretraining"
+        ) + (f"; saved {stop.checkpoint}" if stop.checkpoint else "")
     except FloatingPointError as exc:
         status = "diverged"
         detail = " ".join(str(exc).split())

@@ -50,8 +50,8 @@ if PART_PALETTE.shape[0] != len(COARSE_PART_NAMES) + 1:  # pragma: no cover - gu
     raise RuntimeError("PART_PALETTE needs one colour per coarse part plus background")
 
 
-def part_target(instances: Sequence[Instances], size: tuple[int, int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Target image and per-pixel weight for a batch.
+def part_labels(instances: Sequence[Instances], size: tuple[int, int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Coarse label image and per-pixel weight for a batch.
 
     Args:
         instances: per image, ``gt_boxes`` (XYXY_ABS in MTN-output pixels) and optionally
@@ -59,7 +59,8 @@ def part_target(instances: Sequence[Instances], size: tuple[int, int], device: t
         size: (H, W) of the MTN output.
 
     Returns:
-        target float32 (N, 3, H, W), weight float32 (N, 1, H, W) in {0, 1}.
+        labels long (N, H, W) in 0..14, weight float32 (N, 1, H, W) in {0, 1} (0 inside the
+        boxes of people without ``dp_masks``).
     """
     h, w = size
     labels = torch.zeros((len(instances), h, w), dtype=torch.long, device=device)
@@ -78,8 +79,22 @@ def part_target(instances: Sequence[Instances], size: tuple[int, int], device: t
             segm = _segm_on_pixels(dp.segm.to(device), box, (x0, y0, x1, y1))
             region = labels[n, y0:y1, x0:x1]
             region[segm > 0] = segm[segm > 0]
-    target = PART_PALETTE.to(device)[labels].permute(0, 3, 1, 2)
-    return target, weight
+    return labels, weight
+
+
+def labels_to_image(labels: torch.Tensor) -> torch.Tensor:
+    """Coarse labels (N, H, W) -> float32 (N, 3, H, W) image in the colours of :data:`PART_PALETTE`."""
+    return PART_PALETTE.to(labels.device)[labels.long()].permute(0, 3, 1, 2)
+
+
+def part_target(instances: Sequence[Instances], size: tuple[int, int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Target image and per-pixel weight for a batch (arguments as :func:`part_labels`).
+
+    Returns:
+        target float32 (N, 3, H, W), weight float32 (N, 1, H, W) in {0, 1}.
+    """
+    labels, weight = part_labels(instances, size, device)
+    return labels_to_image(labels), weight
 
 
 def _segm_on_pixels(segm: torch.Tensor, box: torch.Tensor, cells: tuple[int, int, int, int]) -> torch.Tensor:
@@ -101,9 +116,16 @@ def part_target_loss(mtn_out: torch.Tensor, instances: Sequence[Instances], body
     ``body_weight``: weight of body pixels relative to background ones (thin limbs are a few
     per cent of the pixels; > 1 makes the MTN draw them).
     """
-    target, weight = part_target(instances, tuple(mtn_out.shape[-2:]), mtn_out.device)
+    labels, weight = part_labels(instances, tuple(mtn_out.shape[-2:]), mtn_out.device)
+    return part_image_loss(mtn_out, labels, weight, body_weight)
+
+
+def part_image_loss(mtn_out: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, body_weight: float = 1.0) -> torch.Tensor:
+    """:func:`part_target_loss` from precomputed :func:`part_labels` (labels (N, H, W), weight (N, 1, H, W))."""
+    target = labels_to_image(labels)
+    weight = weight.to(torch.float32)
     if body_weight != 1.0:
-        body = (target.abs().sum(1, keepdim=True) > 0).to(weight.dtype)
+        body = (labels > 0).unsqueeze(1).to(weight.dtype)
         weight = weight * (1.0 + (body_weight - 1.0) * body)
     err = F.mse_loss(mtn_out.float(), target, reduction="none") * weight
     return err.sum() / (weight.sum() * 3.0).clamp(min=1.0)

@@ -38,6 +38,7 @@ def tiny_opts(demo_root: Path, out: Path, max_iter: int = 8, **extra: object) ->
         "SOLVER.WARMUP_ITERS": 3,
         "SOLVER.STEPS": (max(1, max_iter - 2),),
         "SOLVER.CHECKPOINT_PERIOD": 3,
+        "SOLVER.MTN_PRETRAIN.ITERS": 0,  # tests of MTN pretraining turn it on
         "SEED": 7,
         "UI.PREVIEW_PERIOD": 0,
     }

@@ -36,6 +36,7 @@ TINY_OPTS = [
     "INPUT.CSI.NORMALIZATION", "global",
     "MODEL.LOSS_WEIGHTS.MTN_PARTS", "0.0",
     "MODEL.MTN.DETECTOR_GRAD_SCALE", "1.0",
+    "SOLVER.MTN_PRETRAIN.ITERS", "0",
 ]  # fmt: skip
 
 
