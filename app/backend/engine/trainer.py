@@ -134,12 +134,12 @@ class Trainer(DefaultTrainer):
 
     def build_hooks(self) -> list[HookBase]:
         """detectron2's default hooks, preceded by MTN pretraining when ``SOLVER.MTN_PRETRAIN.ITERS`` > 0."""
-        from app.backend.engine.mtn_pretrain import MTNPretrainHook, check_pretrain_config
+        from app.backend.engine.mtn_pretrain import MTNPretrainHook
 
         hooks = super().build_hooks()
-        self.mtn_pretrain: MTNPretrainHook | None = None
-        if check_pretrain_config(self.cfg) > 0:
-            self.mtn_pretrain = MTNPretrainHook(self.cfg)
+        pretrain = MTNPretrainHook(self.cfg)  # checks the config
+        self.mtn_pretrain: MTNPretrainHook | None = pretrain if pretrain.iters > 0 else None
+        if self.mtn_pretrain is not None:
             hooks.insert(0, self.mtn_pretrain)  # before the iteration timer: its time is not the loop's
         return hooks
 
