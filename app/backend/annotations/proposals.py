@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.backend.annotations.model import DensePosePoint, Person
+from app.backend.sampling import spread_indices
 from app.backend.structures import DensePoseResult, FramePrediction
 
 
@@ -19,7 +20,7 @@ def sample_densepose_points(result: DensePoseResult, max_points: int = 100) -> l
     ys, xs = np.nonzero(labels)
     if len(ys) == 0:
         return []
-    pick = np.linspace(0, len(ys) - 1, min(max_points, len(ys))).round().astype(np.int64)
+    pick = spread_indices(len(ys), max_points)
     h, w = labels.shape
     points = []
     for r, c in zip(ys[pick].tolist(), xs[pick].tolist()):

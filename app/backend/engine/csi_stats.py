@@ -11,6 +11,7 @@ from detectron2.data import DatasetCatalog
 from detectron2.utils import comm
 
 from app.backend.errors import DatasetError
+from app.backend.sampling import spread_indices
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def _training_csi_files(cfg: CfgNode, max_samples: int) -> list[str]:
     if not files:
         raise DatasetError(f"CSI modality needs 'csi_file' in the training records of {list(cfg.DATASETS.TRAIN)}")
     if len(files) > max_samples:
-        files = [files[i] for i in np.linspace(0, len(files) - 1, max_samples).round().astype(int)]
+        files = [files[i] for i in spread_indices(len(files), max_samples)]
     return files
 
 

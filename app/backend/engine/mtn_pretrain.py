@@ -28,13 +28,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from detectron2.config import CfgNode
 from detectron2.engine import HookBase
 from detectron2.utils import comm
 
 from app.backend.errors import ConfigError
+from app.backend.sampling import spread_indices
 
 logger = logging.getLogger(__name__)
 
@@ -107,12 +107,13 @@ def collect_part_samples(
     csi_list: list[torch.Tensor] = []
     labels = weights = None
     limit = max_samples
-    picks = np.linspace(0, len(records) - 1, min(limit, len(records))).round().astype(int)
+    picks = spread_indices(len(records), limit).tolist()
     t0 = time.perf_counter()
-    for k, idx in enumerate(picks):
-        if len(csi_list) >= limit:
-            break
-        mapped = mapper(records[int(idx)])
+    k = 0
+    while k < len(picks) and len(csi_list) < limit:
+        idx = picks[k]
+        k += 1
+        mapped = mapper(records[idx])
         if mapped is None or "instances" not in mapped:
             continue
         if labels is None:  # the first sample fixes the cache's size
@@ -120,14 +121,16 @@ def collect_part_samples(
             limit = max(1, min(limit, max_bytes // per_sample))
             labels = torch.zeros((limit, h, w), dtype=torch.uint8)
             weights = torch.zeros((limit, h, w), dtype=torch.uint8)
-            if limit < max_samples and limit < len(picks):
+            if limit < len(picks) - k + 1:
+                # fewer fit than were picked: spread the rest over the whole remaining dataset
+                picks = picks[:k] + spread_indices(len(records), limit - 1, start=idx + 1).tolist()
                 logger.info("MTN pretraining keeps %d samples (%.0f MiB cap)", limit, max_bytes / 2**20)
         lab, wt = part_labels([mapped["instances"]], (h, w), torch.device("cpu"))
         labels[len(csi_list)] = lab[0].to(torch.uint8)
         weights[len(csi_list)] = wt[0, 0].to(torch.uint8)
         csi_list.append(mapped["csi"])
-        if progress is not None and (k + 1) % 500 == 0:
-            progress(f"MTN pretraining: read {k + 1}/{len(picks)} training samples ({time.perf_counter() - t0:.0f} s)")
+        if progress is not None and k % 500 == 0:
+            progress(f"MTN pretraining: read {k}/{len(picks)} training samples ({time.perf_counter() - t0:.0f} s)")
     if not csi_list:
         raise DatasetError("MTN pretraining: no training sample could be read")
     n = len(csi_list)
@@ -248,15 +251,13 @@ class MTNPretrainHook(HookBase):
                 eta = spent / done * (self.iters - done)
                 self._say(f"MTN pretraining {done}/{self.iters}: loss_mtn_parts {loss:.4f}, {spent:.0f} s, ETA {eta:.0f} s")
 
-        from app.backend.engine.trainer import CPUAutocastTrainer
-
         self.losses = pretrain_mtn(
             model,
             samples,
             self.iters,
             batch,
             optimizer,
-            bf16=isinstance(self.trainer._trainer, CPUAutocastTrainer),
+            bf16=bool(getattr(self.trainer, "cpu_bf16_autocast", False)),
             body_weight=float(cfg.MODEL.MTN.PARTS_BODY_WEIGHT),
             generator=generator,
             on_step=on_step,

@@ -123,6 +123,8 @@ class Trainer(DefaultTrainer):
         on_cpu = next(model.parameters()).device.type == "cpu"
         model = create_ddp_model(model, broadcast_buffers=False, **({"device_ids": None} if on_cpu else {}))
         self._trainer = loop_class(cfg, on_cpu)(model, data_loader, optimizer)
+        #: the loop's forward pass runs under bfloat16 autocast on the CPU (MTN pretraining matches it)
+        self.cpu_bf16_autocast = isinstance(self._trainer, CPUAutocastTrainer)
 
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
         self.checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))

@@ -53,7 +53,7 @@ def test_amp_on_cpu_trains_in_bfloat16_with_float32_weights(tiny_cfg):
     cfg = tiny_cfg("amp_train", max_iter=3, SOLVER__AMP__ENABLED=True)
     register_datasets(cfg)
     trainer = Trainer(cfg)
-    assert type(trainer._trainer) is CPUAutocastTrainer
+    assert type(trainer._trainer) is CPUAutocastTrainer and trainer.cpu_bf16_autocast
     model = trainer.model.module if hasattr(trainer.model, "module") else trainer.model
     seen: list[torch.dtype] = []
 

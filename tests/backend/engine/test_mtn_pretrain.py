@@ -51,9 +51,11 @@ def test_samples_are_the_mapped_training_records(tiny_cfg) -> None:
     assert torch.equal(samples.csi[-1], last["csi"])
     assert torch.equal(samples.labels[-1].long(), labels[0]) and torch.equal(samples.weight[-1].float(), weight[0, 0])
     assert int(samples.labels[-1].max()) > 0  # people painted
-    # the memory cap limits the count
+    # the memory cap limits the count, and what fits still spans the dataset (first to last record)
     per_sample = last["csi"].numel() * 4 + 2 * h * w
-    assert len(collect_part_samples(cfg, max_samples=5, max_bytes=3 * per_sample)) == 3
+    capped = collect_part_samples(cfg, max_samples=5, max_bytes=3 * per_sample)
+    assert len(capped) == 3
+    assert torch.equal(capped.csi[0], mapper(records[0])["csi"]) and torch.equal(capped.csi[-1], last["csi"])
 
 
 def test_pretraining_lowers_the_part_loss_and_touches_only_the_mtn(tiny_cfg) -> None:
