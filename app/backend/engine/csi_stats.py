@@ -24,9 +24,7 @@ def _training_csi_files(cfg: CfgNode, max_samples: int) -> list[str]:
     files = [r["csi_file"] for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name) if r.get("csi_file")]
     if not files:
         raise DatasetError(f"CSI modality needs 'csi_file' in the training records of {list(cfg.DATASETS.TRAIN)}")
-    if len(files) > max_samples:
-        files = [files[i] for i in spread_indices(len(files), max_samples)]
-    return files
+    return [files[i] for i in spread_indices(len(files), max_samples)]
 
 
 def collect_csi_stats(

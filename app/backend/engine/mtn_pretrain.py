@@ -111,6 +111,8 @@ def collect_part_samples(
     t0 = time.perf_counter()
     k = 0
     while k < len(picks) and len(csi_list) < limit:
+        if progress is not None and k and k % 500 == 0:
+            progress(f"MTN pretraining: read {k}/{len(picks)} training samples ({time.perf_counter() - t0:.0f} s)")
         idx = picks[k]
         k += 1
         mapped = mapper(records[idx])
@@ -129,8 +131,6 @@ def collect_part_samples(
         labels[len(csi_list)] = lab[0].to(torch.uint8)
         weights[len(csi_list)] = wt[0, 0].to(torch.uint8)
         csi_list.append(mapped["csi"])
-        if progress is not None and k % 500 == 0:
-            progress(f"MTN pretraining: read {k}/{len(picks)} training samples ({time.perf_counter() - t0:.0f} s)")
     if not csi_list:
         raise DatasetError("MTN pretraining: no training sample could be read")
     n = len(csi_list)

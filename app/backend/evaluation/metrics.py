@@ -148,10 +148,15 @@ def _mask_iou(d: dict, g: dict) -> float:
     return float(mask_utils.iou([d["mask_rle"]], [g["mask_rle"]], [int(g["iscrowd"])])[0, 0])
 
 
+#: The tasks :func:`evaluate_predictions` scores, in the order of its result.
+EVAL_TASKS = ("bbox", "keypoints", "densepose")
+
+
 def evaluate_predictions(
     dataset_dicts: Sequence[Mapping[str, Any]],
     predictions: Mapping[Any, FramePrediction],
     geodesic: GeodesicTable | None = None,
+    tasks: Sequence[str] = EVAL_TASKS,
 ) -> OrderedDict:
     """Evaluate predictions against ground truth; returns detectron2's OrderedDict of task -> {metric: float}.
 
@@ -160,7 +165,11 @@ def evaluate_predictions(
         predictions: image_id -> FramePrediction (rescaled to the dict's height/width when its
             ``image_size`` differs). Only images present here are evaluated (all when empty).
         geodesic: a geodesic table enables the GPS/GPSm keys; None leaves them out.
+        tasks: the tasks to score, a subset of :data:`EVAL_TASKS` (the result keeps their order).
     """
+    unknown = sorted(set(tasks) - set(EVAL_TASKS))
+    if unknown:
+        raise ValueError(f"unknown evaluation tasks {unknown}; choose from {list(EVAL_TASKS)}")
     records = [r for r in dataset_dicts if not predictions or r["image_id"] in predictions]
     images, gts, dts = [], [], []
     for r in records:
@@ -171,9 +180,18 @@ def evaluate_predictions(
         if pred is not None and len(pred):
             dts.extend(dt_annotations(r["image_id"], scale_prediction(pred, hw), hw))
     results: OrderedDict = OrderedDict()
-    results["bbox"] = _pct(run_cocoeval(images, _fresh(gts), _fresh(dts), "bbox"), _BOX_IDX, BOX_NAMES)
-    kp_dts = [d for d in _fresh(dts) if d["keypoints"] is not None]
-    results["keypoints"] = _pct(run_cocoeval(images, _fresh(gts), kp_dts, "keypoints"), _KP_IDX, KEYPOINT_NAMES_)
+    if "bbox" in tasks:
+        results["bbox"] = _pct(run_cocoeval(images, _fresh(gts), _fresh(dts), "bbox"), _BOX_IDX, BOX_NAMES)
+    if "keypoints" in tasks:
+        kp_dts = [d for d in _fresh(dts) if d["keypoints"] is not None]
+        results["keypoints"] = _pct(run_cocoeval(images, _fresh(gts), kp_dts, "keypoints"), _KP_IDX, KEYPOINT_NAMES_)
+    if "densepose" in tasks:
+        results["densepose"] = _densepose_metrics(images, gts, dts, geodesic)
+    return results
+
+
+def _densepose_metrics(images: list[dict], gts: list[dict], dts: list[dict], geodesic: GeodesicTable | None) -> dict:
+    """Mask AP of the coarse segmentation, the point metrics and, with a geodesic table, GPS/GPSm AP."""
     dp: dict[str, float] = {}
     seg_gts = [{**g, "segmentation": g["mask_rle"], "iscrowd": int(g["iscrowd"] or not g["has_dp_mask"])} for g in gts]
     seg_dts = [{**d, "segmentation": d["mask_rle"]} for d in dts if d["mask_rle"] is not None]
@@ -199,8 +217,7 @@ def evaluate_predictions(
         dp.update(
             _pct(run_cocoeval(images, _fresh(gps_gts), _fresh(gps_dts), "segm", gpsm), _GPS_IDX, GPS_NAMES, "GPSm_")
         )
-    results["densepose"] = dp
-    return results
+    return dp
 
 
 def _fresh(anns: list[dict]) -> list[dict]:

@@ -46,10 +46,11 @@ def sweep_person_threshold(
     """
     from app.backend.engine.trainer import Trainer
     from app.backend.modeling import to_frame_prediction
+    from app.backend.modeling.densepose import check_person_threshold
 
-    bad = [t for t in thresholds if not 0.0 < t < 1.0]
-    if bad or not thresholds:
-        raise ValueError(f"person thresholds must lie strictly between 0 and 1, got {list(thresholds)}")
+    if not thresholds:
+        raise ValueError("no person thresholds to sweep")
+    thresholds = [check_person_threshold(t, "a person threshold") for t in thresholds]
     records = {r["image_id"]: r for r in DatasetCatalog.get(dataset_name)}
     total = len(records) if max_frames is None else min(max_frames, len(records))
     loader = Trainer.build_test_loader(cfg, dataset_name)
@@ -73,7 +74,7 @@ def sweep_person_threshold(
             if inst.has("pred_densepose"):
                 inst.pred_densepose.person_threshold = float(t)
             preds[image_id] = to_frame_prediction(inst)
-        dp = evaluate_predictions(scored, preds)["densepose"]
+        dp = evaluate_predictions(scored, preds, tasks=("densepose",))["densepose"]
         rows.append({"threshold": float(t), **{k: dp[k] for k in SWEEP_KEYS}, "num_frames": float(len(scored))})
     return rows
 

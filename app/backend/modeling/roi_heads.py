@@ -45,13 +45,13 @@ from detectron2.structures.boxes import matched_pairwise_iou
 from torch import nn
 from torch.nn import functional as F
 
-from app.backend.errors import ConfigError
 from app.backend.modeling.densepose import (
     DensePoseChartLoss,
     DensePoseChartPredictor,
     DensePoseFPNDecoder,
     DensePoseOutputs,
     build_densepose_head,
+    check_person_threshold,
 )
 from app.backend.modeling.refinement import KeypointDensePoseRefinement
 
@@ -120,10 +120,7 @@ class DensePoseROIHeads(StandardROIHeads):
         if not cfg.MODEL.DENSEPOSE_ON:
             return {}
         h = cfg.MODEL.ROI_DENSEPOSE_HEAD
-        if not 0.0 < h.PERSON_THRESHOLD < 1.0:
-            raise ConfigError(
-                f"MODEL.ROI_DENSEPOSE_HEAD.PERSON_THRESHOLD must lie strictly between 0 and 1, got {h.PERSON_THRESHOLD}"
-            )
+        check_person_threshold(h.PERSON_THRESHOLD)
         in_features = list(cfg.MODEL.ROI_HEADS.IN_FEATURES)
         decoder = None
         if h.DECODER_ON:

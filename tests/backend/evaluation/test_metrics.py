@@ -32,6 +32,19 @@ def test_ground_truth_as_prediction_scores_100(records):
     assert all(isinstance(v, float) for m in res.values() for v in m.values())
 
 
+def test_tasks_subset_scores_only_those_tasks(records):
+    preds = {k: shifted(p, 0.1) for k, p in perfect(records).items()}
+    full = evaluate_predictions(records, preds)
+    only_dp = evaluate_predictions(records, preds, tasks=("densepose",))
+    assert list(only_dp) == ["densepose"]
+    assert only_dp["densepose"] == pytest.approx(full["densepose"], nan_ok=True)
+    both = evaluate_predictions(records, preds, tasks=("keypoints", "bbox"))
+    assert list(both) == ["bbox", "keypoints"], "the result keeps evaluate_predictions' order"
+    assert both["keypoints"] == pytest.approx(full["keypoints"], nan_ok=True)
+    with pytest.raises(ValueError, match="segm"):
+        evaluate_predictions(records, preds, tasks=("densepose", "segm"))
+
+
 def shifted(pred: FramePrediction, frac: float) -> FramePrediction:
     w = pred.boxes[:, 2] - pred.boxes[:, 0]
     boxes = pred.boxes.copy()

@@ -8,7 +8,7 @@ from app.backend.modeling.densepose.head import (
     build_densepose_head,
 )
 from app.backend.modeling.densepose.losses import DensePoseChartLoss
-from app.backend.modeling.densepose.outputs import DensePoseOutputs, densepose_to_results
+from app.backend.modeling.densepose.outputs import DensePoseOutputs, check_person_threshold, densepose_to_results
 
 __all__ = [
     "ROI_DENSEPOSE_HEAD_REGISTRY",
@@ -18,5 +18,6 @@ __all__ = [
     "DensePoseOutputs",
     "DensePoseV1ConvXHead",
     "build_densepose_head",
+    "check_person_threshold",
     "densepose_to_results",
 ]

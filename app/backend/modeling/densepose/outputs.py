@@ -9,7 +9,20 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from app.backend.errors import ConfigError
 from app.backend.structures import DensePoseResult
+
+
+def check_person_threshold(value: float, name: str = "MODEL.ROI_DENSEPOSE_HEAD.PERSON_THRESHOLD") -> float:
+    """``value`` as a float when it lies strictly between 0 and 1 (0 or 1 would call every pixel one thing).
+
+    Raises:
+        ConfigError (a ValueError) naming ``name`` otherwise.
+    """
+    t = float(value)
+    if not 0.0 < t < 1.0:
+        raise ConfigError(f"{name} must lie strictly between 0 and 1, got {value}")
+    return t
 
 
 @dataclass
