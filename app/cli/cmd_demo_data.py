@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--workers", type=int, default=DEFAULT_WORKERS, metavar="N", help=f"render frames in N processes (default {DEFAULT_WORKERS})"
     )
-    p.add_argument("--if-missing", action="store_true", help="do nothing if a complete demo dataset is already there")
+    p.add_argument("--if-missing", action="store_true", help="do nothing if a complete demo dataset of these sizes is already there")
     p.set_defaults(func=_run)
 
 
@@ -34,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser() if args.out else default_demo_root()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
-    if args.if_missing and demo_dataset_ready(out):
+    if args.if_missing and demo_dataset_ready(out, args.train, args.val):
         print(f"demo dataset already present: {out}")
         return 0
     try:

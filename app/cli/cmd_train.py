@@ -64,9 +64,9 @@ def ensure_demo_data(cfg) -> None:
     if not set(DEMO_DATASET_NAMES) & {*cfg.DATASETS.TRAIN, *cfg.DATASETS.TEST}:
         return
     root = Path(cfg.DATASETS.DEMO.ROOT).expanduser() if cfg.DATASETS.DEMO.ROOT else default_demo_root()
-    if demo_dataset_ready(root):
-        return
     demo = cfg.DATASETS.DEMO
+    if demo_dataset_ready(root, demo.NUM_TRAIN, demo.NUM_VAL):
+        return
     print(f"generating the demo dataset ({demo.NUM_TRAIN} train + {demo.NUM_VAL} val frames) in {root} ...", flush=True)
     try:
         generate_demo_dataset(root, num_train=demo.NUM_TRAIN, num_val=demo.NUM_VAL, seed=demo.SEED, workers=DEFAULT_WORKERS)

@@ -86,11 +86,15 @@ def test_demo_data_cli_and_if_missing(tmp_path: Path) -> None:
     assert "wrote 2 train + 1 val" in res.stdout
     assert len(json.loads((out / "train.json").read_text())["images"]) == 2
     stamp = (out / "train.json").stat().st_mtime_ns
-    assert main(["demo-data", "--out", str(out), "--if-missing"]) == 0
+    sizes = ["--train", "2", "--val", "1", "--seed", "4"]
+    assert main(["demo-data", "--out", str(out), "--if-missing", *sizes]) == 0
     assert (out / "train.json").stat().st_mtime_ns == stamp
     (out / "csi" / "val" / "000000.npz").unlink()  # incomplete: regenerated
-    assert main(["demo-data", "--out", str(out), "--if-missing", "--train", "1", "--val", "1"]) == 0
-    assert len(json.loads((out / "train.json").read_text())["images"]) == 1
+    assert main(["demo-data", "--out", str(out), "--if-missing", *sizes]) == 0
+    assert (out / "csi" / "val" / "000000.npz").is_file()
+    # made at other sizes (an older default): made again at the sizes asked for
+    assert main(["demo-data", "--out", str(out), "--if-missing", "--train", "3", "--val", "1"]) == 0
+    assert len(json.loads((out / "train.json").read_text())["images"]) == 3
 
 
 def test_demo_data_default_goes_to_user_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -303,14 +303,20 @@ def generate_demo_dataset(
     return {"train": out / "train.json", "val": out / "val.json", "root": out, "seconds": time.perf_counter() - t0}
 
 
-def demo_dataset_ready(root: str | Path) -> bool:
-    """Cheap check: both JSONs parse, come from this generator version and every referenced file exists."""
+def demo_dataset_ready(root: str | Path, num_train: int | None = None, num_val: int | None = None) -> bool:
+    """Cheap check: both JSONs parse, come from this generator version and every referenced file exists.
+
+    With ``num_train`` / ``num_val`` the split must also hold exactly that many frames (a demo made
+    with other sizes is not the one asked for).
+    """
     root = Path(root).expanduser()
-    for split in SPLITS:
+    for split, wanted in zip(SPLITS, (num_train, num_val)):
         path = root / f"{split}.json"
         try:
             data = json.loads(path.read_text())
             if data["info"]["generator_version"] != GENERATOR_VERSION:
+                return False
+            if wanted is not None and len(data["images"]) != int(wanted):
                 return False
             for img in data["images"]:
                 for key in ("file_name", "csi_file"):

@@ -120,3 +120,22 @@ def test_demo_data_of_another_generator_version_is_made_again(tmp_path: Path) ->
     generate_demo_dataset(out, num_train=2, num_val=1, seed=0)
     assert demo_dataset_ready(out)
     assert json.loads((out / "val.json").read_text())["info"]["generator_version"] == GENERATOR_VERSION
+
+
+def test_train_makes_the_demo_again_when_its_sizes_differ(tmp_path: Path) -> None:
+    """A demo made with other split sizes (e.g. an older default) is not the one the config asks for."""
+    from app.backend.config import CONFIGS_DIR, load_config
+    from app.cli.cmd_train import ensure_demo_data
+
+    out = tmp_path / "demo"
+    generate_demo_dataset(out, num_train=2, num_val=1, seed=0)
+    assert demo_dataset_ready(out) and demo_dataset_ready(out, 2, 1)
+    assert not demo_dataset_ready(out, 3, 1) and not demo_dataset_ready(out, 2, 2)
+    sizes = ["DATASETS.DEMO.NUM_TRAIN", "3", "DATASETS.DEMO.NUM_VAL", "1"]
+    cfg = load_config(CONFIGS_DIR / "demo_cpu.yaml", ["DATASETS.DEMO.ROOT", str(out), *sizes])
+    ensure_demo_data(cfg)
+    assert demo_dataset_ready(out, 3, 1)
+    assert len(json.loads((out / "train.json").read_text())["images"]) == 3
+    before = (out / "train.json").stat().st_mtime_ns
+    ensure_demo_data(cfg)  # now the right sizes: kept as it is
+    assert (out / "train.json").stat().st_mtime_ns == before
