@@ -122,8 +122,8 @@ def test_demo_data_of_another_generator_version_is_made_again(tmp_path: Path) ->
     assert json.loads((out / "val.json").read_text())["info"]["generator_version"] == GENERATOR_VERSION
 
 
-def test_train_makes_the_demo_again_when_its_sizes_differ(tmp_path: Path) -> None:
-    """A demo made with other split sizes (e.g. an older default) is not the one the config asks for."""
+def test_train_uses_a_demo_of_other_sizes_as_it_is_and_says_so(tmp_path: Path, capsys) -> None:
+    """Only ``demo-data`` remakes a complete demo of other split sizes; ``train`` never overwrites one."""
     from app.backend.config import CONFIGS_DIR, load_config
     from app.cli.cmd_train import ensure_demo_data
 
@@ -131,11 +131,14 @@ def test_train_makes_the_demo_again_when_its_sizes_differ(tmp_path: Path) -> Non
     generate_demo_dataset(out, num_train=2, num_val=1, seed=0)
     assert demo_dataset_ready(out) and demo_dataset_ready(out, 2, 1)
     assert not demo_dataset_ready(out, 3, 1) and not demo_dataset_ready(out, 2, 2)
-    sizes = ["DATASETS.DEMO.NUM_TRAIN", "3", "DATASETS.DEMO.NUM_VAL", "1"]
-    cfg = load_config(CONFIGS_DIR / "demo_cpu.yaml", ["DATASETS.DEMO.ROOT", str(out), *sizes])
-    ensure_demo_data(cfg)
-    assert demo_dataset_ready(out, 3, 1)
-    assert len(json.loads((out / "train.json").read_text())["images"]) == 3
     before = (out / "train.json").stat().st_mtime_ns
-    ensure_demo_data(cfg)  # now the right sizes: kept as it is
+    sizes = ["DATASETS.DEMO.NUM_TRAIN", "3", "DATASETS.DEMO.NUM_VAL", "1"]
+    ensure_demo_data(load_config(CONFIGS_DIR / "demo_cpu.yaml", ["DATASETS.DEMO.ROOT", str(out), *sizes]))
     assert (out / "train.json").stat().st_mtime_ns == before
+    assert "does not have the 3 train + 1 val frames" in capsys.readouterr().out
+    sizes = ["DATASETS.DEMO.NUM_TRAIN", "2", "DATASETS.DEMO.NUM_VAL", "1"]
+    ensure_demo_data(load_config(CONFIGS_DIR / "demo_cpu.yaml", ["DATASETS.DEMO.ROOT", str(out), *sizes]))
+    assert (out / "train.json").stat().st_mtime_ns == before and "note:" not in capsys.readouterr().out
+    (out / "val.json").unlink()  # incomplete: made again at the config's sizes
+    ensure_demo_data(load_config(CONFIGS_DIR / "demo_cpu.yaml", ["DATASETS.DEMO.ROOT", str(out), *sizes]))
+    assert demo_dataset_ready(out, 2, 1)
