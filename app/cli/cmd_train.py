@@ -65,15 +65,16 @@ def ensure_demo_data(cfg) -> None:
         return
     root = Path(cfg.DATASETS.DEMO.ROOT).expanduser() if cfg.DATASETS.DEMO.ROOT else default_demo_root()
     demo = cfg.DATASETS.DEMO
+    if demo_dataset_ready(root, demo.NUM_TRAIN, demo.NUM_VAL):  # the usual case: one pass over the files
+        return
     if demo_dataset_ready(root):
         # a complete demo of other sizes is used as it is (it may be one the user made on purpose)
-        if not demo_dataset_ready(root, demo.NUM_TRAIN, demo.NUM_VAL):
-            print(
-                f"note: the demo dataset in {root} does not have the {demo.NUM_TRAIN} train + {demo.NUM_VAL} val "
-                "frames this config names (DATASETS.DEMO.NUM_TRAIN/NUM_VAL); training on it as it is. "
-                "`python main.py demo-data` makes it again at the default sizes.",
-                flush=True,
-            )
+        print(
+            f"note: the demo dataset in {root} does not have the {demo.NUM_TRAIN} train + {demo.NUM_VAL} val "
+            "frames this config names (DATASETS.DEMO.NUM_TRAIN/NUM_VAL); training on it as it is. "
+            "`python main.py demo-data` makes it again at the default sizes.",
+            flush=True,
+        )
         return
     print(f"generating the demo dataset ({demo.NUM_TRAIN} train + {demo.NUM_VAL} val frames) in {root} ...", flush=True)
     try:
