@@ -36,11 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.plot:
         from app.backend.data.csi.plot import render_csi_heatmaps, write_png
 
-        try:
-            out = write_png(args.plot, render_csi_heatmaps(proc))
-        except OSError as exc:
-            raise UserError(f"cannot write plot {args.plot}: {exc.strerror or exc}") from exc
-        info["plot"] = str(out)
+        info["plot"] = str(write_png(args.plot, render_csi_heatmaps(proc)))  # WriteError: one error line
     if args.json:
         print(json.dumps(info, indent=1))
     else:

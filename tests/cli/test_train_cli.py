@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import pytest
 
+from app.backend.atomic_write import temp_target
 from app.backend.config import builtin_config
 from app.cli import main
 from tests.backend.engine.tiny_config import one_thread, tiny_opts
@@ -123,13 +124,13 @@ def test_kill_during_checkpoint_save_then_resume(demo_dataset_dir: Path, tmp_pat
             proc.kill()
     assert (out / "last_checkpoint").read_text() == "model_0000000.pth"
     assert not (out / "model_0000001.pth").exists()
-    assert any(".tmp-" in n for n in os.listdir(out))
+    assert any(temp_target(n) for n in os.listdir(out))
 
     assert main([argv[0], "--resume", *argv[1:]]) == 0
     log = (out / "log.txt").read_text()
     assert "Starting training from iteration 1" in log
     assert (out / "last_checkpoint").read_text() == "model_final.pth"
-    assert not any(".tmp-" in n for n in os.listdir(out))
+    assert not any(temp_target(n) for n in os.listdir(out))
 
 
 def test_two_process_cpu_ddp_run(demo_dataset_dir: Path, tmp_path: Path) -> None:

@@ -1,11 +1,9 @@
-"""Small helpers shared by the importers: the COCO person category and atomic file writes."""
+"""Small helpers shared by the importers: the COCO person category, an empty dataset, state files."""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from app.backend.structures.body import KEYPOINT_NAMES, KEYPOINT_SKELETON
@@ -25,26 +23,6 @@ def person_category() -> dict:
 def empty_dataset(info: dict | None = None) -> dict:
     """A COCO dict with no images, no annotations and the person category."""
     return {"info": dict(info or {}), "images": [], "annotations": [], "categories": [person_category()]}
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file next to ``path`` and move it into place."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = None) -> Path:
-    """JSON-encode ``obj`` (UTF-8) and write it atomically: readers never see half a file."""
-    return atomic_write_bytes(path, json.dumps(obj, indent=indent, ensure_ascii=False).encode("utf-8"))
 
 
 def read_json_or_none(path: str | os.PathLike) -> Any:

@@ -42,7 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.backend.capture.coco_json import atomic_write_json, empty_dataset, read_json_or_none
+from app.backend.atomic_write import atomic_write_json
+from app.backend.capture.coco_json import empty_dataset, read_json_or_none
 from app.backend.capture.recording_import import ImportProgress, ProgressCallback, StopCheck
 from app.backend.errors import DatasetError
 

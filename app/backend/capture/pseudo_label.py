@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from app.backend.capture.coco_json import atomic_write_json
+from app.backend.atomic_write import atomic_write_json
 from app.backend.capture.recording_import import ImportProgress, ProgressCallback, StopCheck
 from app.backend.errors import DatasetError, UserFacingError
 from app.backend.structures.body import FINE_TO_COARSE

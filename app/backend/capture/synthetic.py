@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.backend.atomic_write import atomic_write
+
 NUM_SUBCARRIERS = 30
 IDENTITY_ANTENNA_SEL = 0b100100  # RX chains 0, 1, 2 in order
 
@@ -78,9 +80,7 @@ def write_intel5300_dat(
         )  # fmt: skip
         body = header + payload
         chunks.append(struct.pack(">HB", len(body) + 1, 0xBB) + body)
-    out = Path(path)
-    out.write_bytes(b"".join(chunks))
-    return out
+    return atomic_write(path, b"".join(chunks))
 
 
 def encode_packet_ids(ids: np.ndarray, nrx: int = 3, ntx: int = 2, seed: int = 0) -> np.ndarray:

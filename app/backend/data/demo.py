@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import shutil
 import tempfile
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.backend.atomic_write import replace_path
 from app.backend.data import demo_body as body
 from app.backend.data import demo_csi_sim as sim
 from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL, DEFAULT_WORKERS  # noqa: F401 - re-exported
@@ -294,10 +294,10 @@ def generate_demo_dataset(
         for sub in ("images", "csi"):
             old = out / sub
             if old.exists():
-                os.replace(old, tmp / f"old-{sub}")
-            os.replace(tmp / sub, old)
+                replace_path(old, tmp / f"old-{sub}")
+            replace_path(tmp / sub, old)
         for split in SPLITS:
-            os.replace(tmp / f"{split}.json", out / f"{split}.json")
+            replace_path(tmp / f"{split}.json", out / f"{split}.json")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {"train": out / "train.json", "val": out / "val.json", "root": out, "seconds": time.perf_counter() - t0}

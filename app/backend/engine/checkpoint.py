@@ -1,10 +1,10 @@
 """Atomic, safe checkpoint I/O on top of detectron2's :class:`DetectionCheckpointer`.
 
-Writes: every ``.pth`` file and the ``last_checkpoint`` tag are written to a temporary
-file in the same folder, flushed and ``fsync``-ed, then moved into place with
-``os.replace`` (atomic on POSIX and Windows). The tag is written only after the model
-file is complete, so a process killed at any moment leaves either the previous good
-checkpoint or the new one, never a half-written file that ``--resume`` would pick up.
+Writes: every ``.pth`` file and the ``last_checkpoint`` tag go through
+:func:`~app.backend.atomic_write.atomic_write` (temporary file, fsync, atomic rename). The
+tag is written only after the model file is complete, so a process killed at any moment
+leaves either the previous good checkpoint or the new one, never a half-written file that
+``--resume`` would pick up.
 
 Reads: ``.pth`` files go through ``torch.load(weights_only=True)`` (tensors, numbers,
 strings and containers only: no code runs); detectron2/Detectron model-zoo ``.pkl``
@@ -21,50 +21,16 @@ import io
 import logging
 import os
 import pickle
-import tempfile
 from typing import Any
 
 import numpy as np
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
 
+from app.backend.atomic_write import atomic_write, temp_target
 from app.backend.errors import CheckpointError
 
 logger = logging.getLogger(__name__)
-
-TMP_MARK = ".tmp-"
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, os.replace)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + TMP_MARK, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: str) -> None:
-    """Make the rename durable (no-op where directories cannot be opened, e.g. Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickler for model-zoo ``.pkl`` weights: numpy arrays, scalars and containers only."""
@@ -133,26 +99,14 @@ class AtomicCheckpointer(DetectionCheckpointer):
         save_file = os.path.join(self.save_dir, basename)
         os.makedirs(self.save_dir, exist_ok=True)
         self.logger.info("Saving checkpoint to %s", save_file)
-        fd, tmp = tempfile.mkstemp(prefix=basename + TMP_MARK, dir=self.save_dir)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(data, f)
-                f.flush()
-                os.fsync(f.fileno())
-            self._before_replace(tmp)
-            os.replace(tmp, save_file)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(self.save_dir)
+        atomic_write(save_file, lambda f: torch.save(data, f), check=lambda tmp: self._before_replace(str(tmp)))
         self.tag_last_checkpoint(basename)
 
     def _before_replace(self, tmp_path: str) -> None:
-        """Called between the complete write of the temp file and its rename (no-op)."""
+        """Called between the complete write of the temp file and its rename (no-op; tests inject faults here)."""
 
     def tag_last_checkpoint(self, last_filename_basename: str) -> None:
-        atomic_write_bytes(os.path.join(self.save_dir, "last_checkpoint"), last_filename_basename.encode())
+        atomic_write(os.path.join(self.save_dir, "last_checkpoint"), last_filename_basename)
 
     def get_checkpoint_file(self) -> str:
         try:
@@ -165,12 +119,13 @@ class AtomicCheckpointer(DetectionCheckpointer):
         return os.path.join(self.save_dir, name)
 
     def remove_stale_temp_files(self) -> list[str]:
-        """Delete temp files left by a save that was killed (only our own ``*.pth.tmp-*`` names)."""
+        """Delete temp files left by a save that was killed (only those of ``*.pth`` and ``last_checkpoint``)."""
         removed = []
         if not self.save_dir or not os.path.isdir(self.save_dir):
             return removed
         for fname in os.listdir(self.save_dir):
-            if TMP_MARK in fname and (fname.startswith("last_checkpoint") or ".pth" + TMP_MARK in fname):
+            target = temp_target(fname)
+            if target is not None and (target == "last_checkpoint" or target.endswith(".pth")):
                 os.unlink(os.path.join(self.save_dir, fname))
                 removed.append(fname)
         if removed:

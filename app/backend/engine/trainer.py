@@ -36,7 +36,8 @@ from detectron2.engine import AMPTrainer, DefaultTrainer, HookBase, SimpleTraine
 from detectron2.engine.train_loop import TrainerBase
 from detectron2.utils import comm
 
-from app.backend.engine.checkpoint import AtomicCheckpointer, atomic_write_bytes
+from app.backend.atomic_write import atomic_write
+from app.backend.engine.checkpoint import AtomicCheckpointer
 from app.backend.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def write_config(cfg: CfgNode) -> str:
     path = os.path.join(cfg.OUTPUT_DIR, "config.yaml")
     if comm.is_main_process():
         os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
-        atomic_write_bytes(path, cfg.dump().encode())
+        atomic_write(path, cfg.dump())
     return path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import math
 import os
@@ -16,6 +15,7 @@ from detectron2.data import DatasetCatalog
 from detectron2.evaluation import DatasetEvaluator
 from detectron2.utils import comm
 
+from app.backend.atomic_write import atomic_write_json
 from app.backend.evaluation.geodesic import GeodesicTable, load_geodesic_table
 from app.backend.evaluation.metrics import evaluate_predictions
 from app.backend.structures.densepose import DensePoseResult
@@ -147,13 +147,10 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
 
 
 def save_results(results: OrderedDict, path: str, dataset: str = "") -> None:
-    """Write results as JSON (NaN written as null), atomically via a temporary file."""
+    """Write results as JSON (NaN written as null) with :func:`~app.backend.atomic_write.atomic_write_json`."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     clean = {
         t: {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
         for t, m in results.items()
     }
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"dataset": dataset, "results": clean}, f, indent=2)
-    os.replace(tmp, path)
+    atomic_write_json(path, {"dataset": dataset, "results": clean}, indent=2, ensure_ascii=True)

@@ -16,6 +16,7 @@ import pytest
 import torch
 from torch import nn
 
+from app.backend.atomic_write import temp_target
 from app.backend.engine.checkpoint import AtomicCheckpointer, load_checkpoint_file
 from app.backend.errors import CheckpointError
 
@@ -32,7 +33,7 @@ def test_save_writes_complete_file_and_tag(tmp_path: Path) -> None:
     ckpt = AtomicCheckpointer(model, str(tmp_path))
     ckpt.save("model_0000004", iteration=4)
     assert (tmp_path / "last_checkpoint").read_text() == "model_0000004.pth"
-    assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
+    assert [p.name for p in tmp_path.iterdir() if temp_target(p.name)] == []
     other = _model(1)
     extra = AtomicCheckpointer(other, str(tmp_path)).resume_or_load("", resume=True)
     assert extra["iteration"] == 4
@@ -131,12 +132,12 @@ def test_kill_during_save_keeps_previous_checkpoint(tmp_path: Path) -> None:
             proc.kill()
     names = sorted(os.listdir(out))
     assert "model_0000009.pth" not in names  # the interrupted file never took the real name
-    assert any(".tmp-" in n for n in names)  # the half-way write was in a temp file
+    assert any(temp_target(n) for n in names)  # the half-way write was in a temp file
     assert (out / "last_checkpoint").read_text() == "model_0000004.pth"
     model = nn.Linear(4, 3)
     ckpt = AtomicCheckpointer(model, str(out))
     ckpt.remove_stale_temp_files()
-    assert not any(".tmp-" in n for n in os.listdir(out))
+    assert not any(temp_target(n) for n in os.listdir(out))
     extra = ckpt.resume_or_load("", resume=True)
     assert extra["iteration"] == 4
     torch.manual_seed(0)
