@@ -17,7 +17,7 @@ import pytest
 from app.backend.atomic_write import temp_target
 from app.backend.config import builtin_config
 from app.cli import main
-from tests.backend.engine.tiny_config import one_thread, tiny_opts
+from tests.tiny_config import one_thread, tiny_opts
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CFG = str(builtin_config("demo_cpu"))
