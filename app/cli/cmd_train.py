@@ -150,8 +150,9 @@ def evaluate(cfg, resume: bool = False) -> dict:
     """Evaluate MODEL.WEIGHTS (or OUTPUT_DIR's last checkpoint with ``resume``) on DATASETS.TEST."""
     from detectron2.evaluation.testing import flatten_results_dict
 
+    from app.backend.checkpoint import AtomicCheckpointer
     from app.backend.data import register_datasets
-    from app.backend.engine import AtomicCheckpointer, Trainer
+    from app.backend.engine import Trainer
 
     register_datasets(cfg)
     model = Trainer.build_model(cfg)

@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.backend.checkpoint import latest_checkpoint
 from app.ui.app import APP_NAME
 from app.ui.config_view import ConfigView
 from app.ui.dialogs import ErrorDialog, show_about
-from app.ui.inference_view import InferenceView, dataset_samples, latest_checkpoint
+from app.ui.inference_view import InferenceView, dataset_samples
 from app.ui.project import Project, ProjectError
 from app.ui.training_view import TrainingView
 from app.ui.workers import FunctionWorker, join_thread, start_in_thread

@@ -90,7 +90,7 @@ def test_corrupt_weights_are_a_one_line_error(demo_dataset_dir: Path, tmp_path: 
 _KILLED_TRAIN = textwrap.dedent(
     """
     import sys, time
-    from app.backend.engine.checkpoint import AtomicCheckpointer
+    from app.backend.checkpoint import AtomicCheckpointer
     from app.cli import main
 
     marker = sys.argv[1]

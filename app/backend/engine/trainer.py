@@ -37,7 +37,7 @@ from detectron2.engine.train_loop import TrainerBase
 from detectron2.utils import comm
 
 from app.backend.atomic_write import atomic_write
-from app.backend.engine.checkpoint import AtomicCheckpointer
+from app.backend.checkpoint import AtomicCheckpointer
 from app.backend.errors import UserFacingError
 
 logger = logging.getLogger(__name__)

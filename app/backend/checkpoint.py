@@ -1,4 +1,8 @@
-"""Atomic, safe checkpoint I/O on top of detectron2's :class:`DetectionCheckpointer`.
+"""Checkpoints: atomic writes and code-free reads on top of detectron2's :class:`DetectionCheckpointer`.
+
+Below the model and the engine: the trainer saves and resumes through
+:class:`AtomicCheckpointer`, the predictor and the transfer teacher load through it, and
+:func:`latest_checkpoint` finds what a run left behind.
 
 Writes: every ``.pth`` file and the ``last_checkpoint`` tag go through
 :func:`~app.backend.atomic_write.atomic_write` (temporary file, fsync, atomic rename). The
@@ -80,6 +84,62 @@ def load_checkpoint_file(path: str) -> dict[str, Any]:
     return data
 
 
+def read_checkpoint(path: str) -> dict[str, Any]:
+    """A checkpoint file in the form :class:`DetectionCheckpointer` loads, read without running code.
+
+    ``.pth``: ``{"model": state dict, ...}`` as saved (a bare state dict is wrapped).
+    ``.pkl``: a detectron2 model-zoo dict as is; Detectron (Caffe2) blobs become
+    ``{"model": blobs, "__author__": "Caffe2", "matching_heuristics": True}``.
+
+    Raises:
+        CheckpointError: unreadable file, or no dict of weights under ``"model"``.
+    """
+    data = load_checkpoint_file(path)
+    if path.endswith(".pkl"):
+        if "model" in data and "__author__" in data:
+            return data
+        if "blobs" in data:
+            data = data["blobs"]
+        data = {k: v for k, v in data.items() if not k.endswith("_momentum")}
+        return {"model": data, "__author__": "Caffe2", "matching_heuristics": True}
+    if "model" not in data:
+        data = {"model": data}
+    if not isinstance(data["model"], dict):
+        raise CheckpointError(f"cannot read checkpoint {path}: 'model' is not a dict of tensors")
+    return data
+
+
+def tagged_checkpoint(folder: str | os.PathLike[str]) -> str:
+    """The path ``folder/last_checkpoint`` names ("" when there is no tag).
+
+    Raises:
+        CheckpointError: the tag names anything but a plain file name in ``folder``
+            (a path, a hidden file or nothing): an output folder is untrusted input.
+    """
+    try:
+        with open(os.path.join(folder, "last_checkpoint"), encoding="utf-8") as f:
+            name = f.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    if not name or os.sep in name or (os.altsep and os.altsep in name) or name.startswith("."):
+        raise CheckpointError(f"{folder}/last_checkpoint names an invalid file {name!r}")
+    return os.path.join(folder, name)
+
+
+def latest_checkpoint(output_dir: str | os.PathLike[str]) -> str:
+    """The checkpoint a run left in ``output_dir``: the file ``last_checkpoint`` names when it is
+    valid and present, else ``model_final.pth`` when present, else ""."""
+    try:
+        tagged = tagged_checkpoint(output_dir)
+    except CheckpointError as exc:
+        logger.warning("%s; ignoring it", exc)
+        tagged = ""
+    if tagged and os.path.isfile(tagged):
+        return tagged
+    final = os.path.join(output_dir, "model_final.pth")
+    return final if os.path.isfile(final) else ""
+
+
 class AtomicCheckpointer(DetectionCheckpointer):
     """:class:`DetectionCheckpointer` with atomic writes and code-free reads.
 
@@ -109,14 +169,8 @@ class AtomicCheckpointer(DetectionCheckpointer):
         atomic_write(os.path.join(self.save_dir, "last_checkpoint"), last_filename_basename)
 
     def get_checkpoint_file(self) -> str:
-        try:
-            with open(os.path.join(self.save_dir, "last_checkpoint")) as f:
-                name = f.read().strip()
-        except OSError:
-            return ""
-        if not name or os.sep in name or (os.altsep and os.altsep in name) or name.startswith("."):
-            raise CheckpointError(f"{self.save_dir}/last_checkpoint names an invalid file {name!r}")
-        return os.path.join(self.save_dir, name)
+        """:func:`tagged_checkpoint` of ``save_dir`` (raises CheckpointError for an invalid tag)."""
+        return tagged_checkpoint(self.save_dir)
 
     def remove_stale_temp_files(self) -> list[str]:
         """Delete temp files left by a save that was killed (only those of ``*.pth`` and ``last_checkpoint``)."""
@@ -143,16 +197,13 @@ class AtomicCheckpointer(DetectionCheckpointer):
             raise CheckpointError(f"checkpoint {path} does not fit this model/trainer: {exc}") from None
 
     def _load_file(self, filename: str) -> dict[str, Any]:
-        data = load_checkpoint_file(filename)
-        if filename.endswith(".pkl"):
-            if "model" in data and "__author__" in data:
-                return data
-            if "blobs" in data:
-                data = data["blobs"]
-            data = {k: v for k, v in data.items() if not k.endswith("_momentum")}
-            return {"model": data, "__author__": "Caffe2", "matching_heuristics": True}
-        if "model" not in data:
-            data = {"model": data}
-        if not isinstance(data["model"], dict):
-            raise CheckpointError(f"cannot read checkpoint {filename}: 'model' is not a dict of tensors")
-        return data
+        return read_checkpoint(filename)
+
+    def load_model_state(self, checkpoint: dict[str, Any]) -> Any:
+        """Load a :func:`read_checkpoint` dict into the model (detectron2's name matching for
+        model-zoo files; weights of another shape are skipped and logged).
+
+        Returns:
+            The incompatible keys: ``missing_keys``, ``unexpected_keys``, ``incorrect_shapes``.
+        """
+        return self._load_model(checkpoint)

@@ -17,10 +17,10 @@ import torch
 from torch import nn
 
 from app.backend.atomic_write import temp_target
-from app.backend.engine.checkpoint import AtomicCheckpointer, load_checkpoint_file
+from app.backend.checkpoint import AtomicCheckpointer, latest_checkpoint, load_checkpoint_file
 from app.backend.errors import CheckpointError
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _model(seed: int) -> nn.Module:
@@ -39,6 +39,23 @@ def test_save_writes_complete_file_and_tag(tmp_path: Path) -> None:
     assert extra["iteration"] == 4
     for a, b in zip(model.state_dict().values(), other.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_latest_checkpoint_follows_a_valid_tag_and_falls_back_to_model_final(tmp_path: Path) -> None:
+    assert latest_checkpoint(tmp_path) == ""
+    AtomicCheckpointer(_model(0), str(tmp_path)).save("model_0000004")
+    assert latest_checkpoint(tmp_path) == str(tmp_path / "model_0000004.pth")
+    (tmp_path / "model_final.pth").write_bytes((tmp_path / "model_0000004.pth").read_bytes())
+    (tmp_path / "model_0000004.pth").unlink()  # the tag names a file that is gone
+    assert latest_checkpoint(tmp_path) == str(tmp_path / "model_final.pth")
+    outside = tmp_path.parent / "elsewhere.pth"
+    outside.write_bytes(b"x")
+    for bad in ("../elsewhere.pth", str(outside), ".hidden.pth", ""):
+        (tmp_path / "last_checkpoint").write_text(bad)
+        assert latest_checkpoint(tmp_path) == str(tmp_path / "model_final.pth")  # an invalid tag is ignored ...
+        if bad:
+            with pytest.raises(CheckpointError, match="invalid file"):  # ... but resuming refuses it
+                AtomicCheckpointer(_model(0), str(tmp_path)).get_checkpoint_file()
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04truncated zip"])
@@ -94,7 +111,7 @@ _KILLED_SAVE = textwrap.dedent(
     """
     import sys, time, torch
     from torch import nn
-    from app.backend.engine.checkpoint import AtomicCheckpointer
+    from app.backend.checkpoint import AtomicCheckpointer
 
     out, marker = sys.argv[1], sys.argv[2]
 
