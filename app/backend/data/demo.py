@@ -35,6 +35,7 @@ from app.backend.data import demo_csi_sim as sim
 from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL, DEFAULT_WORKERS  # noqa: F401 - re-exported
 from app.backend.data.rle import encode_dp_masks
 from app.backend.structures.body import COARSE_PART_NAMES, FINE_TO_COARSE, KEYPOINT_NAMES, KEYPOINT_SKELETON
+from app.backend.structures.box_grid import DP_GRID, cell_centres_on_dp_grid
 
 IMAGE_WIDTH, IMAGE_HEIGHT = 320, 240
 POINTS_PER_PERSON = 100
@@ -182,13 +183,14 @@ def _annotation(k: int, p: body.Person, frame: dict, rng: np.random.Generator) -
     pick = rng.choice(len(rows), size=min(POINTS_PER_PERSON, len(rows)), replace=False)
     r, c = rows[pick], cols[pick]
     fine = frame["I"][crop]
-    ann["dp_x"] = [round(float(v), 3) for v in (c + 0.5) * 256.0 / bw]
-    ann["dp_y"] = [round(float(v), 3) for v in (r + 0.5) * 256.0 / bh]
+    dp_x, dp_y = cell_centres_on_dp_grid(r, c, (bh, bw))
+    ann["dp_x"] = [round(float(v), 3) for v in dp_x]
+    ann["dp_y"] = [round(float(v), 3) for v in dp_y]
     ann["dp_I"] = [int(v) for v in fine[r, c]]
     ann["dp_U"] = [round(float(v), 4) for v in frame["U"][crop][r, c]]
     ann["dp_V"] = [round(float(v), 4) for v in frame["V"][crop][r, c]]
     coarse = np.where(mine, _FINE_TO_COARSE[fine], 0).astype(np.uint8)
-    ann["dp_masks"] = encode_dp_masks(cv2.resize(coarse, (256, 256), interpolation=cv2.INTER_NEAREST))
+    ann["dp_masks"] = encode_dp_masks(cv2.resize(coarse, (DP_GRID, DP_GRID), interpolation=cv2.INTER_NEAREST))
     return ann
 
 

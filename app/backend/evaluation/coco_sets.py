@@ -25,9 +25,8 @@ from pycocotools.cocoeval import COCOeval
 
 from app.backend.data.rle import decode_dp_masks
 from app.backend.structures.body import KEYPOINT_NAMES, KEYPOINT_SKELETON
+from app.backend.structures.box_grid import annotation_box_xyxy, box_region, densepose_points_abs
 from app.backend.structures.densepose import DensePoseResult
-from app.backend.vis.densepose import box_region
-from app.backend.vis.overlay import _box_xyxy, densepose_points_abs
 
 CATEGORY_ID = 1
 CATEGORIES = [
@@ -82,7 +81,7 @@ def gt_annotations(record: Mapping[str, Any]) -> list[dict]:
     hw = (int(record["height"]), int(record["width"]))
     anns = []
     for a in record.get("annotations", []):
-        box = _box_xyxy(a)
+        box = annotation_box_xyxy(a)
         segm = None
         if a.get("dp_masks"):
             segm = decode_dp_masks(list(a["dp_masks"]))
