@@ -45,6 +45,7 @@ import numpy as np
 from app.backend.atomic_write import atomic_write_json
 from app.backend.capture.coco_json import empty_dataset, read_json_or_none
 from app.backend.capture.recording_import import ImportProgress, ProgressCallback, StopCheck
+from app.backend.data.csi import read_csi, write_csi_npz
 from app.backend.errors import DatasetError
 
 STATE_NAME = ".mmfi_import_state.json"
@@ -210,8 +211,6 @@ def import_mmfi(
 ) -> MmfiImportReport:
     """Import every selected sequence (see the module doc). Safe to call again to resume."""
     import cv2
-
-    from app.backend.data.csi import read_csi, write_csi_npz
 
     t0 = time.perf_counter()
     out = opt.out_dir

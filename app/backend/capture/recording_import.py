@@ -226,6 +226,8 @@ def import_recording(
         StreamsDoNotOverlapError, AlignmentError, CsiFormatError, FrameSourceError, DatasetError
         (all UserFacingError).
     """
+    # on first use: the annotation editor imports this module (through pseudo_label), and the
+    # CSI package pulls in scipy (~0.3 s)
     import cv2
 
     from app.backend.data.csi import read_csi, write_csi_npz

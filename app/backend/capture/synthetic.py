@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from app.backend.atomic_write import atomic_write
+from app.backend.data.csi import write_csi_npz
 
 NUM_SUBCARRIERS = 30
 IDENTITY_ANTENNA_SEL = 0b100100  # RX chains 0, 1, 2 in order
@@ -160,8 +161,6 @@ def make_synthetic_recording(
     if csi_format == "dat":
         csi_path = write_intel5300_dat(out / "csi.dat", (start_us + send_us) % 2**32, csi, ids % 2**16)
     elif csi_format == "npz":
-        from app.backend.data.csi import write_csi_npz
-
         amp4, pha4 = np.abs(csi).astype(np.float32), np.angle(csi).astype(np.float32)
         csi_path = write_csi_npz(out / "csi.npz", amp4, pha4, (start_us + send_us) * 1e-6)
     else:
