@@ -54,33 +54,27 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def ensure_demo_data(cfg) -> None:
-    """Generate the synthetic demo dataset when the config uses it and it is missing or stale."""
-    from pathlib import Path
-
+    """Make sure the synthetic demo dataset is there when the config uses it (:func:`ensure_demo_dataset`)."""
+    # imported when the command runs, so that `main.py --help` stays fast
     from app.backend.data.dataset import DEMO_DATASET_NAMES
-    from app.backend.data.demo import DEFAULT_WORKERS, demo_dataset_ready, generate_demo_dataset
-    from app.backend.paths import default_demo_root
+    from app.backend.data.demo import ensure_demo_dataset
+    from app.backend.paths import demo_root
 
     if not set(DEMO_DATASET_NAMES) & {*cfg.DATASETS.TRAIN, *cfg.DATASETS.TEST}:
         return
-    root = Path(cfg.DATASETS.DEMO.ROOT).expanduser() if cfg.DATASETS.DEMO.ROOT else default_demo_root()
     demo = cfg.DATASETS.DEMO
-    if demo_dataset_ready(root, demo.NUM_TRAIN, demo.NUM_VAL):  # the usual case: one pass over the files
-        return
-    if demo_dataset_ready(root):
-        # a complete demo of other sizes is used as it is (it may be one the user made on purpose)
+    root = demo_root(demo.ROOT)
+    try:
+        status = ensure_demo_dataset(root, demo.NUM_TRAIN, demo.NUM_VAL, seed=demo.SEED, log=lambda t: print(t, flush=True))
+    except OSError as exc:
+        raise UserError(f"cannot write the demo dataset to {root}: {exc}") from None
+    if status.state == "other_sizes":  # used as it is: it may be one the user made on purpose
         print(
-            f"note: the demo dataset in {root} does not have the {demo.NUM_TRAIN} train + {demo.NUM_VAL} val "
+            f"note: the demo dataset in {status.root} does not have the {demo.NUM_TRAIN} train + {demo.NUM_VAL} val "
             "frames this config names (DATASETS.DEMO.NUM_TRAIN/NUM_VAL); training on it as it is. "
             "`python main.py demo-data` makes it again at the default sizes.",
             flush=True,
         )
-        return
-    print(f"generating the demo dataset ({demo.NUM_TRAIN} train + {demo.NUM_VAL} val frames) in {root} ...", flush=True)
-    try:
-        generate_demo_dataset(root, num_train=demo.NUM_TRAIN, num_val=demo.NUM_VAL, seed=demo.SEED, workers=DEFAULT_WORKERS)
-    except OSError as exc:
-        raise UserError(f"cannot write the demo dataset to {root}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -199,7 +199,7 @@ class MainWindow(QMainWindow):
         if demo_dataset_ready(root):
             self._open_or_create_demo()
             return
-        from app.backend.data.demo import DEFAULT_WORKERS, generate_demo_dataset
+        from app.backend.data.demo import ensure_demo_dataset
 
         self._progress = QProgressDialog("Generating the demo dataset (first launch)…", "", 0, 0, self)
         self._progress.setCancelButton(None)
@@ -207,7 +207,7 @@ class MainWindow(QMainWindow):
         self._progress.setMinimumDuration(0)
         self._progress.show()
         self.statusBar().showMessage(f"Generating the demo dataset in {root}…")
-        worker = FunctionWorker(generate_demo_dataset, root, workers=DEFAULT_WORKERS)
+        worker = FunctionWorker(ensure_demo_dataset, root)
         worker.result.connect(self._on_demo_generated)
         worker.failed.connect(self._on_demo_failed)
         self._demo_worker = worker

@@ -1,4 +1,4 @@
-"""Small helpers shared by the importers: the COCO person category, an empty dataset, state files."""
+"""Small helpers shared by the importers: an empty COCO dataset, state files."""
 
 from __future__ import annotations
 
@@ -6,18 +6,7 @@ import json
 import os
 from typing import Any
 
-from app.backend.structures.body import KEYPOINT_NAMES, KEYPOINT_SKELETON
-
-
-def person_category() -> dict:
-    """The COCO ``person`` category (id 1) with 17 keypoints and a 1-based skeleton."""
-    return {
-        "id": 1,
-        "name": "person",
-        "supercategory": "person",
-        "keypoints": list(KEYPOINT_NAMES),
-        "skeleton": [[a + 1, b + 1] for a, b in KEYPOINT_SKELETON],
-    }
+from app.backend.structures.body import person_category
 
 
 def empty_dataset(info: dict | None = None) -> dict:

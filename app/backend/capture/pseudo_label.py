@@ -43,7 +43,7 @@ from app.backend.capture.recording_import import ImportProgress, ProgressCallbac
 from app.backend.data.rle import encode_dp_masks
 from app.backend.data.validate import read_dataset_json, resolve_path
 from app.backend.errors import DatasetError, UserFacingError
-from app.backend.structures.body import FINE_TO_COARSE
+from app.backend.structures.body import FINE_TO_COARSE, person_category
 from app.backend.structures.box_grid import DP_GRID, abs_to_grid, grid_to_abs
 
 PROGRESS_SUFFIX = ".progress.jsonl"
@@ -365,8 +365,6 @@ def _write_output(data: dict, done: dict[str, list[dict]], src_root: Path, out: 
     next_id = max(ids, default=0) + 1
     by_key = {str(im["id"]): im["id"] for im in data["images"] if isinstance(im, dict) and "id" in im}
     if not result.get("categories"):
-        from app.backend.capture.coco_json import person_category
-
         result["categories"] = [person_category()]
     cat = result["categories"][0].get("id", 1) if isinstance(result["categories"][0], dict) else 1
     new = []
