@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -65,7 +64,7 @@ def atomic_write(
     dest = Path(path)
     real = Path(os.path.realpath(dest))
     folder = real.parent
-    tmp = folder / f".{real.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    tmp = folder / f".{real.name}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as exc:

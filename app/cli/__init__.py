@@ -17,6 +17,9 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from app.backend.errors import is_user_error
+from app.cli.cmd_gui import run_gui
+
 
 class UserError(Exception):
     """A problem with what the user asked for (bad path, bad config, bad input file)."""
@@ -40,8 +43,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
-        from app.cli.cmd_gui import run_gui
-
         return run_gui(args)
     try:
         return int(args.func(args) or 0)
@@ -53,8 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         # Known user-facing error types from the backend carry a clear message.
-        from app.backend.errors import is_user_error
-
         if is_user_error(exc):
             print(f"error: {exc}", file=sys.stderr)
             return 2

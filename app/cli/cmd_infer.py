@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from app.backend.atomic_write import atomic_write_json
+from app.backend.errors import is_user_error
 from app.cli import UserError
 
 CSI_SUFFIXES = (".npz", ".npy", ".dat", ".mat")
@@ -46,7 +48,7 @@ def collect_inputs(paths: list[str], modality: str) -> list[dict]:
         if p.is_dir():
             items += [{"path": str(f), "record": None} for f in sorted(p.iterdir()) if f.suffix.lower() in suffixes]
         elif p.suffix.lower() == ".json" and p.is_file():
-            from app.backend.data import load_coco_densepose_json
+            from app.backend.data import load_coco_densepose_json  # detectron2: at run time, like run()'s
 
             items += [{"path": r.get("csi_file") or r.get("file_name") or str(p), "record": r} for r in load_coco_densepose_json(p)]
         elif p.is_file():
@@ -61,15 +63,14 @@ def collect_inputs(paths: list[str], modality: str) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     import cv2
     import numpy as np
 
-    from app.backend.atomic_write import atomic_write_json
     from app.backend.config import load_config
     from app.backend.data.csi.plot import write_png
     from app.backend.engine.export import frame_to_coco_results
     from app.backend.engine.predictor import Predictor
-    from app.backend.errors import is_user_error
     from app.backend.vis import OverlayOptions
 
     cfg = load_config(args.config_file or None, list(args.opts or []))

@@ -16,6 +16,8 @@ import argparse
 import json
 import sys
 
+from app.backend.errors import is_user_error
+from app.backend.paths import demo_root
 from app.cli import UserError
 
 
@@ -41,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def check_args(args: argparse.Namespace) -> None:
     """Fail fast, in the launching process, on arguments and configs that cannot work."""
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.config import load_config
 
     if args.num_gpus < 1 or args.num_machines < 1:
@@ -55,10 +58,9 @@ def check_args(args: argparse.Namespace) -> None:
 
 def ensure_demo_data(cfg) -> None:
     """Make sure the synthetic demo dataset is there when the config uses it (:func:`ensure_demo_dataset`)."""
-    # imported when the command runs, so that `main.py --help` stays fast
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.data.dataset import DEMO_DATASET_NAMES
     from app.backend.data.demo import ensure_demo_dataset
-    from app.backend.paths import demo_root
 
     if not set(DEMO_DATASET_NAMES) & {*cfg.DATASETS.TRAIN, *cfg.DATASETS.TEST}:
         return
@@ -81,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     check_args(args)
     if args.num_gpus * args.num_machines == 1:
         return main_worker(args)
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     import torch.multiprocessing as mp
 
     from app.backend.engine.distributed import launch
@@ -98,9 +101,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main_worker(args: argparse.Namespace) -> int:
     """Body of one process (rank). Returns the exit code; in DDP workers a failure exits non-zero."""
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from detectron2.utils import comm
-
-    from app.backend.errors import is_user_error
 
     distributed = comm.get_world_size() > 1
     try:
@@ -116,6 +118,7 @@ def main_worker(args: argparse.Namespace) -> int:
 
 
 def _train_or_eval(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from detectron2.utils import comm
 
     from app.backend.engine import run_training, setup_cfg
@@ -142,6 +145,7 @@ def _train_or_eval(args: argparse.Namespace) -> int:
 
 def evaluate(cfg, resume: bool = False) -> dict:
     """Evaluate MODEL.WEIGHTS (or OUTPUT_DIR's last checkpoint with ``resume``) on DATASETS.TEST."""
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from detectron2.evaluation.testing import flatten_results_dict
 
     from app.backend.checkpoint import AtomicCheckpointer
