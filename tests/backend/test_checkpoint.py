@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +16,7 @@ from torch import nn
 from app.backend.atomic_write import temp_target
 from app.backend.checkpoint import AtomicCheckpointer, latest_checkpoint, load_checkpoint_file
 from app.backend.errors import CheckpointError
+from tests.kill import kill_at_marker
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -135,18 +133,7 @@ _KILLED_SAVE = textwrap.dedent(
 def test_kill_during_save_keeps_previous_checkpoint(tmp_path: Path) -> None:
     out, marker = tmp_path / "out", tmp_path / "saving"
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", _KILLED_SAVE, str(out), str(marker)], cwd=REPO)
-    try:
-        deadline = time.monotonic() + 120
-        while not marker.exists():
-            assert proc.poll() is None, "the saving process ended early"
-            assert time.monotonic() < deadline, "the save never started"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_at_marker([sys.executable, "-c", _KILLED_SAVE, str(out), str(marker)], marker, REPO)
     names = sorted(os.listdir(out))
     assert "model_0000009.pth" not in names  # the interrupted file never took the real name
     assert any(temp_target(n) for n in names)  # the half-way write was in a temp file

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import cv2
@@ -17,6 +15,7 @@ import pytest
 from app.backend.atomic_write import temp_target
 from app.backend.config import builtin_config
 from app.cli import main
+from tests.kill import kill_at_marker
 from tests.tiny_config import one_thread, tiny_opts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,19 +108,8 @@ _KILLED_TRAIN = textwrap.dedent(
 def test_kill_during_checkpoint_save_then_resume(demo_dataset_dir: Path, tmp_path: Path) -> None:
     out, marker = tmp_path / "run", tmp_path / "saving"
     argv = ["train", "--config-file", DEMO_CFG, *tiny_opts(demo_dataset_dir, out, 4, DATASETS__TEST=(), SOLVER__CHECKPOINT_PERIOD=1)]
-    proc = subprocess.Popen([sys.executable, "-c", _KILLED_TRAIN, str(marker), *argv], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 300
-        while not marker.exists():
-            assert proc.poll() is None, "training ended before the slow save"
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_at_marker([sys.executable, "-c", _KILLED_TRAIN, str(marker), *argv], marker, REPO, 300,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert (out / "last_checkpoint").read_text() == "model_0000000.pth"
     assert not (out / "model_0000001.pth").exists()
     assert any(temp_target(n) for n in os.listdir(out))
