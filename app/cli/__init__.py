@@ -17,7 +17,6 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from app.backend.errors import is_user_error
 from app.cli.cmd_gui import run_gui
 
 
@@ -53,7 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        # Known user-facing error types from the backend carry a clear message.
+        # Known user-facing error types from the backend carry a clear message (imported here:
+        # `main.py --help` loads no backend module).
+        from app.backend.errors import is_user_error
+
         if is_user_error(exc):
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL, DEFAULT_WORKERS
-from app.backend.paths import default_demo_root
 from app.cli import UserError
 
 
@@ -26,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.data.demo import ensure_demo_dataset
+    from app.backend.paths import default_demo_root
 
     if args.train < 0 or args.val < 0:
         raise UserError("--train and --val must be >= 0")

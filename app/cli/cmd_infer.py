@@ -20,8 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-from app.backend.atomic_write import atomic_write_json
-from app.backend.errors import is_user_error
 from app.cli import UserError
 
 CSI_SUFFIXES = (".npz", ".npy", ".dat", ".mat")
@@ -67,10 +65,12 @@ def run(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
 
+    from app.backend.atomic_write import atomic_write_json
     from app.backend.config import load_config
     from app.backend.data.csi.plot import write_png
     from app.backend.engine.export import frame_to_coco_results
     from app.backend.engine.predictor import Predictor
+    from app.backend.errors import is_user_error
     from app.backend.vis import OverlayOptions
 
     cfg = load_config(args.config_file or None, list(args.opts or []))

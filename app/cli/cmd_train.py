@@ -16,8 +16,6 @@ import argparse
 import json
 import sys
 
-from app.backend.errors import is_user_error
-from app.backend.paths import demo_root
 from app.cli import UserError
 
 
@@ -61,6 +59,7 @@ def ensure_demo_data(cfg) -> None:
     # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.data.dataset import DEMO_DATASET_NAMES
     from app.backend.data.demo import ensure_demo_dataset
+    from app.backend.paths import demo_root
 
     if not set(DEMO_DATASET_NAMES) & {*cfg.DATASETS.TRAIN, *cfg.DATASETS.TEST}:
         return
@@ -103,6 +102,8 @@ def main_worker(args: argparse.Namespace) -> int:
     """Body of one process (rank). Returns the exit code; in DDP workers a failure exits non-zero."""
     # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from detectron2.utils import comm
+
+    from app.backend.errors import is_user_error
 
     distributed = comm.get_world_size() > 1
     try:
