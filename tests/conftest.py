@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,37 @@ def demo_dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     generate_demo_dataset(out, num_train=12, num_val=6, seed=0)
     return out
+
+
+@pytest.fixture
+def make_read_only() -> Iterator[Callable[[Path], Path]]:
+    """``make_read_only(folder)``: no file can be created in ``folder`` any more, until the test ends.
+
+    Mode 0555; for root, which ignores the mode, also the immutable attribute (``chattr +i``).
+    """
+    locked: list[tuple[Path, bool]] = []
+
+    def writable(folder: Path) -> bool:
+        probe = folder / ".probe"
+        try:
+            probe.touch()
+        except OSError:
+            return False
+        probe.unlink()
+        return True
+
+    def lock(folder: Path) -> Path:
+        folder.chmod(0o555)
+        immutable = False
+        if writable(folder) and shutil.which("chattr"):
+            immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+        locked.append((folder, immutable))
+        if writable(folder):
+            pytest.skip("cannot make a read-only folder here (root without chattr)")
+        return folder
+
+    yield lock
+    for folder, immutable in locked:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)

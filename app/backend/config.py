@@ -15,7 +15,6 @@ Usage::
 
 from __future__ import annotations
 
-import ast
 import functools
 import inspect
 import re
@@ -253,7 +252,7 @@ def _norm(v: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=1)
-def _detectron2_help() -> dict[str, str]:
+def detectron2_help() -> dict[str, str]:
     """Help for detectron2's own keys, from the comments above them in its defaults.py."""
     import detectron2.config.defaults as d2_defaults
 
@@ -290,22 +289,15 @@ def config_help(key: str) -> str:
     known = flatten(get_cfg())
     if key not in known:
         raise ConfigError(f"unknown config key {key!r}")
-    text = _detectron2_help().get(key)
+    text = detectron2_help().get(key)
     if text is None:
         node = key.rsplit(".", 1)[0]
-        text = _detectron2_help().get(node, "detectron2 setting (see detectron2/config/defaults.py).")
+        text = detectron2_help().get(node, "detectron2 setting (see detectron2/config/defaults.py).")
     return text
 
 
 def _type_name(v: Any) -> str:
     return {bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "tuple"}.get(type(v), type(v).__name__)
-
-
-def _parse_override_value(raw: str) -> Any:
-    try:
-        return ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        return raw
 
 
 def merge_overrides(cfg: CfgNode, opts: list[str]) -> None:

@@ -23,6 +23,21 @@ class CheckpointError(UserFacingError):
     """A checkpoint cannot be read or does not fit the model."""
 
 
+class WriteError(UserFacingError, OSError):
+    """A file could not be written (read-only folder, full disk, ...); the old file, if any, is intact.
+
+    An ``OSError`` (``errno``, ``strerror``, ``filename`` = the destination), so code that
+    handles OSError still does; its message reads ``cannot write PATH: REASON``.
+    """
+
+    @classmethod
+    def of(cls, path: object, exc: OSError) -> WriteError:
+        return cls(exc.errno, exc.strerror or str(exc), str(path))
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror}"
+
+
 def is_user_error(exc: BaseException) -> bool:
     """True for exceptions whose message should reach the user as one line."""
     return isinstance(exc, (UserFacingError, FileNotFoundError))

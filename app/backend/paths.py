@@ -19,6 +19,11 @@ def default_demo_root() -> Path:
     return user_data_dir() / "demo"
 
 
+def demo_root(configured: str | os.PathLike[str] | None = None) -> Path:
+    """The demo dataset folder a config names (``DATASETS.DEMO.ROOT``, ``~`` expanded), or :func:`default_demo_root`."""
+    return Path(configured).expanduser() if configured else default_demo_root()
+
+
 def default_project_dir() -> Path:
     """The demo project opened on first launch."""
     return user_data_dir() / "projects" / "demo"

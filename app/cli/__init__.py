@@ -17,6 +17,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from app.cli.cmd_gui import run_gui
+
 
 class UserError(Exception):
     """A problem with what the user asked for (bad path, bad config, bad input file)."""
@@ -40,8 +42,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
-        from app.cli.cmd_gui import run_gui
-
         return run_gui(args)
     try:
         return int(args.func(args) or 0)
@@ -52,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        # Known user-facing error types from the backend carry a clear message.
+        # Known user-facing error types from the backend carry a clear message (imported here:
+        # `main.py --help` loads no backend module).
         from app.backend.errors import is_user_error
 
         if is_user_error(exc):

@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace):
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.config import load_config
 
     return load_config(args.config_file or None, args.opts)
@@ -34,6 +35,7 @@ def _dump(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     import yaml
 
     from app.backend.config import diff_from_default
@@ -44,6 +46,7 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _help(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.config import CONFIG_HELP, config_help, get_cfg
 
     get_cfg()  # fills CONFIG_HELP

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from app.cli import UserError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("csi-inspect", help="summarise a CSI file (Intel 5300 .dat, MM-Fi .mat, .npy, .npz)")
@@ -24,9 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.data.csi.readers import read_csi
     from app.backend.data.csi.summary import format_summary, process_recording, summarize
-    from app.cli import UserError
 
     if min(args.median_kernel + args.uniform_kernel) < 1:
         raise UserError("filter sizes must be >= 1")
@@ -36,11 +38,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.plot:
         from app.backend.data.csi.plot import render_csi_heatmaps, write_png
 
-        try:
-            out = write_png(args.plot, render_csi_heatmaps(proc))
-        except OSError as exc:
-            raise UserError(f"cannot write plot {args.plot}: {exc.strerror or exc}") from exc
-        info["plot"] = str(out)
+        info["plot"] = str(write_png(args.plot, render_csi_heatmaps(proc)))  # WriteError: one error line
     if args.json:
         print(json.dumps(info, indent=1))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL, DEFAULT_WORKERS
 from app.cli import UserError
@@ -22,9 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from app.backend.data.demo import demo_dataset_ready, generate_demo_dataset
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
+    from app.backend.data.demo import ensure_demo_dataset
     from app.backend.paths import default_demo_root
 
     if args.train < 0 or args.val < 0:
@@ -34,13 +34,16 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser() if args.out else default_demo_root()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
-    if args.if_missing and demo_dataset_ready(out, args.train, args.val):
-        print(f"demo dataset already present: {out}")
-        return 0
     try:
-        result = generate_demo_dataset(out, num_train=args.train, num_val=args.val, seed=args.seed, workers=args.workers)
+        status = ensure_demo_dataset(
+            out, args.train, args.val, seed=args.seed, workers=args.workers,
+            remake="other_sizes" if args.if_missing else "always",
+        )  # fmt: skip
     except OSError as exc:
         raise UserError(f"cannot write the demo dataset to {out}: {exc}") from None
-    print(f"wrote {args.train} train + {args.val} val frames to {out} in {result['seconds']:.1f} s")
-    print(f"  {result['train']}\n  {result['val']}")
+    if status.state != "generated":
+        print(f"demo dataset already present: {out}")
+        return 0
+    print(f"wrote {args.train} train + {args.val} val frames to {out} in {status.seconds:.1f} s")
+    print(f"  {out / 'train.json'}\n  {out / 'val.json'}")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli.cmd_train import add_launch_arguments
+from app.cli.cmd_train import run as run_train
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.cli.cmd_train import run as run_train
-
     args.eval_only = True
     return run_train(args)

@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.capture.mmfi_import import MmfiImportOptions, import_mmfi
     from app.backend.capture.recording_import import default_log_progress
 

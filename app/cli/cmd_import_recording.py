@@ -54,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.capture.recording_import import RecordingImportOptions, default_log_progress, import_recording
 
     if args.packets_per_frame < 1:

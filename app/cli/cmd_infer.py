@@ -15,7 +15,6 @@ is reported and skipped; if none can be read the command fails with status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -47,7 +46,7 @@ def collect_inputs(paths: list[str], modality: str) -> list[dict]:
         if p.is_dir():
             items += [{"path": str(f), "record": None} for f in sorted(p.iterdir()) if f.suffix.lower() in suffixes]
         elif p.suffix.lower() == ".json" and p.is_file():
-            from app.backend.data import load_coco_densepose_json
+            from app.backend.data import load_coco_densepose_json  # detectron2: at run time, like run()'s
 
             items += [{"path": r.get("csi_file") or r.get("file_name") or str(p), "record": r} for r in load_coco_densepose_json(p)]
         elif p.is_file():
@@ -62,10 +61,13 @@ def collect_inputs(paths: list[str], modality: str) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     import cv2
     import numpy as np
 
+    from app.backend.atomic_write import atomic_write_json
     from app.backend.config import load_config
+    from app.backend.data.csi.plot import write_png
     from app.backend.engine.export import frame_to_coco_results
     from app.backend.engine.predictor import Predictor
     from app.backend.errors import is_user_error
@@ -106,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         pred = out.prediction.select(out.prediction.scores >= args.score_threshold)
         stem = _unique_stem(Path(item["path"]).stem, used)
-        cv2.imwrite(str(out_dir / f"{stem}.png"), np.ascontiguousarray(out.overlay))
+        write_png(out_dir / f"{stem}.png", np.ascontiguousarray(out.overlay))
         results += frame_to_coco_results(pred, image_id=k, file_name=item["path"])
         done = k + 1
         if done == len(items) or done % 10 == 0:
@@ -114,8 +116,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"[{done}/{len(items)}] {rate:.1f} inputs/s, ETA {(len(items) - done) / rate:.0f}s", flush=True)
     if failed == len(items):
         raise UserError(f"none of the {len(items)} inputs could be read")
-    with open(out_dir / "predictions.json", "w") as f:
-        json.dump(results, f)
+    atomic_write_json(out_dir / "predictions.json", results, ensure_ascii=True)
     print(f"wrote {len(items) - failed} overlays and {len(results)} detections to {out_dir}/predictions.json")
     return 0
 

@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.capture.pseudo_label import PseudoLabelOptions, pseudo_label_dataset
     from app.backend.capture.recording_import import default_log_progress
 

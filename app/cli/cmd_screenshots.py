@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from app.cli import UserError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("screenshots", help="render every view of the app to PNG (offscreen) after a short demo run")
@@ -14,11 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_screenshots(args: argparse.Namespace) -> int:
-    from app.cli import UserError
-
     if args.iterations < 1:
         raise UserError("--iterations must be at least 1")
-    from app.ui.screenshots import take_screenshots
+    from app.ui.screenshots import take_screenshots  # Qt loads when the command runs, not for `main.py --help`
 
     paths = take_screenshots(args.out, iterations=args.iterations, project_dir=args.project_dir)
     print(f"{len(paths)} screenshots in {args.out}")

@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def check_args(args: argparse.Namespace) -> None:
     """Fail fast, in the launching process, on arguments and configs that cannot work."""
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.config import load_config
 
     if args.num_gpus < 1 or args.num_machines < 1:
@@ -54,39 +55,34 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def ensure_demo_data(cfg) -> None:
-    """Generate the synthetic demo dataset when the config uses it and it is missing or stale."""
-    from pathlib import Path
-
+    """Make sure the synthetic demo dataset is there when the config uses it (:func:`ensure_demo_dataset`)."""
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.data.dataset import DEMO_DATASET_NAMES
-    from app.backend.data.demo import DEFAULT_WORKERS, demo_dataset_ready, generate_demo_dataset
-    from app.backend.paths import default_demo_root
+    from app.backend.data.demo import ensure_demo_dataset
+    from app.backend.paths import demo_root
 
     if not set(DEMO_DATASET_NAMES) & {*cfg.DATASETS.TRAIN, *cfg.DATASETS.TEST}:
         return
-    root = Path(cfg.DATASETS.DEMO.ROOT).expanduser() if cfg.DATASETS.DEMO.ROOT else default_demo_root()
     demo = cfg.DATASETS.DEMO
-    if demo_dataset_ready(root, demo.NUM_TRAIN, demo.NUM_VAL):  # the usual case: one pass over the files
-        return
-    if demo_dataset_ready(root):
-        # a complete demo of other sizes is used as it is (it may be one the user made on purpose)
+    root = demo_root(demo.ROOT)
+    try:
+        status = ensure_demo_dataset(root, demo.NUM_TRAIN, demo.NUM_VAL, seed=demo.SEED, log=lambda t: print(t, flush=True))
+    except OSError as exc:
+        raise UserError(f"cannot write the demo dataset to {root}: {exc}") from None
+    if status.state == "other_sizes":  # used as it is: it may be one the user made on purpose
         print(
-            f"note: the demo dataset in {root} does not have the {demo.NUM_TRAIN} train + {demo.NUM_VAL} val "
+            f"note: the demo dataset in {status.root} does not have the {demo.NUM_TRAIN} train + {demo.NUM_VAL} val "
             "frames this config names (DATASETS.DEMO.NUM_TRAIN/NUM_VAL); training on it as it is. "
             "`python main.py demo-data` makes it again at the default sizes.",
             flush=True,
         )
-        return
-    print(f"generating the demo dataset ({demo.NUM_TRAIN} train + {demo.NUM_VAL} val frames) in {root} ...", flush=True)
-    try:
-        generate_demo_dataset(root, num_train=demo.NUM_TRAIN, num_val=demo.NUM_VAL, seed=demo.SEED, workers=DEFAULT_WORKERS)
-    except OSError as exc:
-        raise UserError(f"cannot write the demo dataset to {root}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     check_args(args)
     if args.num_gpus * args.num_machines == 1:
         return main_worker(args)
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     import torch.multiprocessing as mp
 
     from app.backend.engine.distributed import launch
@@ -104,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main_worker(args: argparse.Namespace) -> int:
     """Body of one process (rank). Returns the exit code; in DDP workers a failure exits non-zero."""
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from detectron2.utils import comm
 
     from app.backend.errors import is_user_error
@@ -122,6 +119,7 @@ def main_worker(args: argparse.Namespace) -> int:
 
 
 def _train_or_eval(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from detectron2.utils import comm
 
     from app.backend.engine import run_training, setup_cfg
@@ -148,10 +146,12 @@ def _train_or_eval(args: argparse.Namespace) -> int:
 
 def evaluate(cfg, resume: bool = False) -> dict:
     """Evaluate MODEL.WEIGHTS (or OUTPUT_DIR's last checkpoint with ``resume``) on DATASETS.TEST."""
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from detectron2.evaluation.testing import flatten_results_dict
 
+    from app.backend.checkpoint import AtomicCheckpointer
     from app.backend.data import register_datasets
-    from app.backend.engine import AtomicCheckpointer, Trainer
+    from app.backend.engine import Trainer
 
     register_datasets(cfg)
     model = Trainer.build_model(cfg)

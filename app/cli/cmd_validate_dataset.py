@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.data.validate import validate_dataset
 
     report = validate_dataset(args.json_file, decode_files=not args.no_decode)

@@ -45,10 +45,10 @@ class DatasetLoadJob(QRunnable):
             self.signals.failed.emit(f"error: could not open the dataset: {exc}\n{traceback.format_exc(limit=3)}")
 
     def _run(self) -> None:
-        if self.demo_root is not None and not all(p.exists() for p in self.paths):
-            from app.backend.data.demo import DEFAULT_WORKERS, generate_demo_dataset
+        if self.demo_root is not None:
+            from app.backend.data.demo import ensure_demo_dataset
 
-            generate_demo_dataset(self.demo_root, workers=DEFAULT_WORKERS)
+            ensure_demo_dataset(self.demo_root)
         docs, identities = [], []
         for path in self.paths:
             try:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from detectron2.config import CfgNode
 
+from app.backend.atomic_write import atomic_write
 from app.backend.config import ConfigError, flatten, get_cfg, load_config
 
 
@@ -84,14 +85,7 @@ def write_config_diff(path: str | Path, base_path: Path | None, values: dict[str
         doc["_BASE_"] = rel
     doc.update(nest(diff))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(doc, sort_keys=False, default_flow_style=None), encoding="utf-8")
-    try:
-        load_config(tmp)
-    except ConfigError:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
+    atomic_write(path, yaml.safe_dump(doc, sort_keys=False, default_flow_style=None), check=load_config)
     return diff
 
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.backend.config import ConfigError, _detectron2_help, flatten, get_cfg
+from app.backend.config import ConfigError, detectron2_help, flatten, get_cfg
 from app.ui.config_io import config_choices, load_with_base, write_config_diff
 from app.widgets.config_form import ConfigForm, format_value
 
@@ -31,7 +31,7 @@ def all_helps(keys: list[str]) -> dict[str, str]:
     """Help text of every key (ours from CONFIG_HELP, detectron2's from its defaults.py comments)."""
     from app.backend.config import CONFIG_HELP
 
-    d2 = _detectron2_help()
+    d2 = detectron2_help()
     out = {}
     for key in keys:
         text = CONFIG_HELP.get(key) or d2.get(key) or d2.get(key.rsplit(".", 1)[0])

@@ -60,9 +60,9 @@ def project_dataset_paths(project) -> list[Path]:
     paths = [Path(entry.split("=", 1)[-1]) for entry in cfg.DATASETS.JSON_FILES]
     if paths:
         return [p if p.is_absolute() else root / p for p in paths]
-    from app.backend.paths import default_demo_root
+    from app.backend.paths import demo_root
 
-    demo = Path(cfg.DATASETS.DEMO.ROOT) if cfg.DATASETS.DEMO.ROOT else default_demo_root()
+    demo = demo_root(cfg.DATASETS.DEMO.ROOT)
     return [demo / "train.json", demo / "val.json"]
 
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.backend.checkpoint import latest_checkpoint
 from app.backend.structures import FramePrediction
 from app.ui.dialogs import ErrorDialog
 from app.ui.workers import FunctionWorker, join_thread, start_in_thread
@@ -341,14 +342,3 @@ def dataset_samples(cfg: Any, limit: int = 200) -> list[dict]:
         return []
     return list(DatasetCatalog.get(names[0]))[:limit]
 
-
-def latest_checkpoint(output_dir: str) -> str:
-    """The checkpoint named by ``<output_dir>/last_checkpoint`` (or model_final.pth), else ""."""
-    out = Path(output_dir)
-    tag = out / "last_checkpoint"
-    if tag.is_file():
-        name = tag.read_text(encoding="utf-8").strip()
-        if name and (out / name).is_file():
-            return str(out / name)
-    final = out / "model_final.pth"
-    return str(final) if final.is_file() else ""

@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.backend.checkpoint import latest_checkpoint
 from app.ui.app import APP_NAME
 from app.ui.config_view import ConfigView
 from app.ui.dialogs import ErrorDialog, show_about
-from app.ui.inference_view import InferenceView, dataset_samples, latest_checkpoint
+from app.ui.inference_view import InferenceView, dataset_samples
 from app.ui.project import Project, ProjectError
 from app.ui.training_view import TrainingView
 from app.ui.workers import FunctionWorker, join_thread, start_in_thread
@@ -198,7 +199,7 @@ class MainWindow(QMainWindow):
         if demo_dataset_ready(root):
             self._open_or_create_demo()
             return
-        from app.backend.data.demo import DEFAULT_WORKERS, generate_demo_dataset
+        from app.backend.data.demo import ensure_demo_dataset
 
         self._progress = QProgressDialog("Generating the demo dataset (first launch)…", "", 0, 0, self)
         self._progress.setCancelButton(None)
@@ -206,7 +207,7 @@ class MainWindow(QMainWindow):
         self._progress.setMinimumDuration(0)
         self._progress.show()
         self.statusBar().showMessage(f"Generating the demo dataset in {root}…")
-        worker = FunctionWorker(generate_demo_dataset, root, workers=DEFAULT_WORKERS)
+        worker = FunctionWorker(ensure_demo_dataset, root)
         worker.result.connect(self._on_demo_generated)
         worker.failed.connect(self._on_demo_failed)
         self._demo_worker = worker

@@ -186,8 +186,8 @@ class MtnPreviewView(QWidget):
     def set_project(self, project) -> None:
         """Use the project's config and its latest checkpoint (if any)."""
         try:
+            from app.backend.checkpoint import latest_checkpoint
             from app.backend.config import load_config
-            from app.ui.inference_view import latest_checkpoint
 
             cfg = load_config(str(project.config_path))
             self.set_model(cfg, latest_checkpoint(str(cfg.OUTPUT_DIR)) or "")

@@ -16,11 +16,11 @@ The config YAML is the single source of the run settings (so the CLI can train i
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.backend.atomic_write import atomic_write
 from app.backend.errors import UserFacingError
 
 PROJECT_FILE = "project.wdsproj"
@@ -60,10 +60,7 @@ class Project:
     def save(self) -> Path:
         """Write ``project.wdsproj`` atomically (temporary file + rename); returns its path."""
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_suffix(".wdsproj.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.file)
-        return self.file
+        return atomic_write(self.file, json.dumps(self.to_json(), indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Project:

@@ -69,7 +69,7 @@ def take_screenshots(out_dir: str | Path, iterations: int = 20, project_dir: str
 
     make_application()
     from app.backend.config import builtin_config
-    from app.backend.data.demo import DEFAULT_WORKERS, demo_dataset_ready, generate_demo_dataset
+    from app.backend.data.demo import ensure_demo_dataset
     from app.backend.paths import default_demo_root
     from app.ui.main_window import MainWindow
     from app.ui.project import Project
@@ -77,9 +77,7 @@ def take_screenshots(out_dir: str | Path, iterations: int = 20, project_dir: str
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     demo_root = default_demo_root()
-    if not demo_dataset_ready(demo_root):
-        progress(f"generating the demo dataset in {demo_root}")
-        generate_demo_dataset(demo_root, workers=DEFAULT_WORKERS)
+    ensure_demo_dataset(demo_root, log=progress)
     root = Path(project_dir) if project_dir else Path(tempfile.mkdtemp(prefix="wds-screens-")) / "demo"
     overrides = {**SCREENSHOT_OVERRIDES, "SOLVER.MAX_ITER": int(iterations),
                  "UI.PREVIEW_PERIOD": max(1, int(iterations) // 2), "DATASETS.DEMO.ROOT": str(demo_root)}

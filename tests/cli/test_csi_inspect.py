@@ -70,3 +70,13 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["csi-inspect", str(tmp_path / "nope.npz")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "nope.npz" in err
+
+
+def test_unwritable_plot_folder_is_one_error_line(
+    intel_dat: Path, tmp_path: Path, make_read_only, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_read_only(tmp_path)
+    assert main(["csi-inspect", str(intel_dat), "--plot", str(folder / "p.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: cannot write {folder / 'p.png'}: ")
+    assert list(folder.iterdir()) == []

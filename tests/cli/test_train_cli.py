@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import cv2
 import pytest
 
+from app.backend.atomic_write import temp_target
 from app.backend.config import builtin_config
 from app.cli import main
-from tests.backend.engine.tiny_config import one_thread, tiny_opts
+from tests.kill import kill_at_marker
+from tests.tiny_config import one_thread, tiny_opts
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CFG = str(builtin_config("demo_cpu"))
@@ -89,7 +89,7 @@ def test_corrupt_weights_are_a_one_line_error(demo_dataset_dir: Path, tmp_path: 
 _KILLED_TRAIN = textwrap.dedent(
     """
     import sys, time
-    from app.backend.engine.checkpoint import AtomicCheckpointer
+    from app.backend.checkpoint import AtomicCheckpointer
     from app.cli import main
 
     marker = sys.argv[1]
@@ -108,28 +108,17 @@ _KILLED_TRAIN = textwrap.dedent(
 def test_kill_during_checkpoint_save_then_resume(demo_dataset_dir: Path, tmp_path: Path) -> None:
     out, marker = tmp_path / "run", tmp_path / "saving"
     argv = ["train", "--config-file", DEMO_CFG, *tiny_opts(demo_dataset_dir, out, 4, DATASETS__TEST=(), SOLVER__CHECKPOINT_PERIOD=1)]
-    proc = subprocess.Popen([sys.executable, "-c", _KILLED_TRAIN, str(marker), *argv], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 300
-        while not marker.exists():
-            assert proc.poll() is None, "training ended before the slow save"
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_at_marker([sys.executable, "-c", _KILLED_TRAIN, str(marker), *argv], marker, REPO, 300,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert (out / "last_checkpoint").read_text() == "model_0000000.pth"
     assert not (out / "model_0000001.pth").exists()
-    assert any(".tmp-" in n for n in os.listdir(out))
+    assert any(temp_target(n) for n in os.listdir(out))
 
     assert main([argv[0], "--resume", *argv[1:]]) == 0
     log = (out / "log.txt").read_text()
     assert "Starting training from iteration 1" in log
     assert (out / "last_checkpoint").read_text() == "model_final.pth"
-    assert not any(".tmp-" in n for n in os.listdir(out))
+    assert not any(temp_target(n) for n in os.listdir(out))
 
 
 def test_two_process_cpu_ddp_run(demo_dataset_dir: Path, tmp_path: Path) -> None:

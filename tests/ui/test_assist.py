@@ -12,8 +12,7 @@ from app.backend.annotations.proposals import people_from_prediction
 from app.backend.structures import FramePrediction
 from app.ui.annotation_assist import AssistController
 from app.ui.annotation_editor import AnnotationEditor
-
-TINY_OPTS = ["MODEL.MTN.OUTPUT_SIZE", "[64, 64]", "MODEL.MTN.ENCODER_DIMS", "[64]", "MODEL.MTN.FUSION_DIMS", "[128]"]
+from tests.tiny_config import tiny_opts
 
 
 def _editor(qtbot, path: Path) -> AnnotationEditor:
@@ -56,7 +55,7 @@ def test_real_checkpoint_proposals_arrive_off_the_ui_thread(qtbot, demo_copy: Pa
 
     ed = _editor(qtbot, demo_copy / "train.json")
     assist = AssistController(ed)
-    assist.set_model(builtin_config("demo_cpu"), "", TINY_OPTS)
+    assist.set_model(builtin_config("demo_cpu"), "", tiny_opts())
     assist.score_threshold = 0.0
     with qtbot.waitSignal(assist.signals.finished, timeout=120000) as done:
         assert assist.propose([(ed.session.source, ed.image_id)])

@@ -8,15 +8,14 @@ import numpy as np
 import pytest
 
 from app.ui.mtn_preview_view import MtnPreviewView
-
-TINY_OPTS = ["MODEL.MTN.OUTPUT_SIZE", "[64, 64]", "MODEL.MTN.ENCODER_DIMS", "[64]", "MODEL.MTN.FUSION_DIMS", "[128]"]
+from tests.tiny_config import tiny_opts
 
 
 @pytest.fixture(scope="module")
 def tiny_cfg():
     from app.backend.config import builtin_config, load_config
 
-    return load_config(builtin_config("demo_cpu"), TINY_OPTS)
+    return load_config(builtin_config("demo_cpu"), tiny_opts())
 
 
 @pytest.fixture

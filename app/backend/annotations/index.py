@@ -53,10 +53,6 @@ class DatasetIndex:
     def split_names(self) -> list[str]:
         return [d.split for d in self.docs]
 
-    def row_of(self, doc_index: int, image_id: int) -> int:
-        hits = np.flatnonzero((self.doc_of == doc_index) & (self.image_ids == image_id))
-        return int(hits[0]) if len(hits) else -1
-
     def filter_mask(
         self,
         *,

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.backend.annotations.atomic import atomic_write_bytes, fsync_dir
 from app.backend.annotations.ops import Op, OpConflictError, check_op
+from app.backend.atomic_write import atomic_write, fsync_dir, replace_path
 
 JOURNAL_SUFFIX = ".journal.jsonl"
 
@@ -62,7 +62,7 @@ class EditJournal:
         self.close()
         header = {"journal": 1, "base": str(Path(base).resolve()), **identity}
         lines = [json.dumps(header)] + [json.dumps(op, ensure_ascii=False, allow_nan=False) for op in ops or ()]
-        atomic_write_bytes(self.path, ("\n".join(lines) + "\n").encode("utf-8"))
+        atomic_write(self.path, "\n".join(lines) + "\n")
         self._fh = open(self.path, "ab")  # noqa: SIM115 -- held open for appends until close()
 
     @property
@@ -120,5 +120,4 @@ def move_aside(path: str | os.PathLike[str]) -> Path:
     """Rename a journal that cannot be replayed to ``<name>.stale-<time>`` and return the new path."""
     path = Path(path)
     dest = path.with_name(f"{path.name}.stale-{time.strftime('%Y%m%d-%H%M%S')}")
-    os.replace(path, dest)
-    return dest
+    return replace_path(path, dest)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.backend.structures.body import NUM_KEYPOINTS, NUM_PARTS
+from app.backend.structures.box_grid import DP_GRID, abs_to_grid, grid_to_abs
 
 #: Keys a Person owns; everything else in an annotation dict goes to ``Person.extra``.
 OWNED_KEYS = ("id", "image_id", "bbox", "keypoints", "num_keypoints", "dp_x", "dp_y", "dp_I", "dp_U", "dp_V")
@@ -44,8 +45,8 @@ class DensePosePoint:
         for name in ("x", "y", "u", "v"):
             if not math.isfinite(getattr(self, name)):
                 raise AnnotationValidationError(f"DensePose {name} is not a finite number")
-        if not 0.0 <= self.x <= 256.0 or not 0.0 <= self.y <= 256.0:
-            raise AnnotationValidationError(f"DensePose point ({self.x}, {self.y}) outside the box grid 0..256")
+        if not 0.0 <= self.x <= DP_GRID or not 0.0 <= self.y <= DP_GRID:
+            raise AnnotationValidationError(f"DensePose point ({self.x}, {self.y}) outside the box grid 0..{DP_GRID}")
         if not 1 <= int(self.i) <= NUM_PARTS or int(self.i) != self.i:
             raise AnnotationValidationError(f"DensePose part index {self.i} not in 1..{NUM_PARTS}")
         if not 0.0 <= self.u <= 1.0 or not 0.0 <= self.v <= 1.0:
@@ -138,15 +139,15 @@ class Person:
 
     def dp_to_abs(self, p: DensePosePoint) -> tuple[float, float]:
         """Absolute pixel position of a box-relative DensePose point."""
-        x0, y0, w, h = self.bbox
-        return x0 + p.x / 256.0 * w, y0 + p.y / 256.0 * h
+        return grid_to_abs(p.x, p.y, self.bbox, xywh=True)
 
     def abs_to_dp(self, x: float, y: float) -> tuple[float, float]:
         """Box-relative 0..255 grid position of an absolute pixel position (clamped to the box)."""
-        x0, y0, w, h = self.bbox
-        rx = 0.0 if w <= 0 else (x - x0) / w * 256.0
-        ry = 0.0 if h <= 0 else (y - y0) / h * 256.0
-        return round(min(max(rx, 0.0), 255.0), 3), round(min(max(ry, 0.0), 255.0), 3)
+        _, _, w, h = self.bbox
+        rx, ry = abs_to_grid(x, y, self.bbox, xywh=True)
+        rx, ry = (rx if w > 0 else 0.0), (ry if h > 0 else 0.0)
+        top = DP_GRID - 1.0
+        return round(min(max(rx, 0.0), top), 3), round(min(max(ry, 0.0), top), 3)
 
     # -- validation -------------------------------------------------------------------
     def validate(self) -> None:

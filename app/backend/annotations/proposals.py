@@ -12,6 +12,7 @@ import numpy as np
 from app.backend.annotations.model import DensePosePoint, Person
 from app.backend.sampling import spread_indices
 from app.backend.structures import DensePoseResult, FramePrediction
+from app.backend.structures.box_grid import DP_GRID, cell_centres_on_dp_grid
 
 
 def sample_densepose_points(result: DensePoseResult, max_points: int = 100) -> list[DensePosePoint]:
@@ -24,8 +25,8 @@ def sample_densepose_points(result: DensePoseResult, max_points: int = 100) -> l
     h, w = labels.shape
     points = []
     for r, c in zip(ys[pick].tolist(), xs[pick].tolist()):
-        x = min((c + 0.5) / w * 256.0, 255.0)
-        y = min((r + 0.5) / h * 256.0, 255.0)
+        x, y = cell_centres_on_dp_grid(r, c, (h, w))
+        x, y = min(x, DP_GRID - 1.0), min(y, DP_GRID - 1.0)
         u = float(np.clip(result.uv[0, r, c], 0, 1))
         v = float(np.clip(result.uv[1, r, c], 0, 1))
         points.append(DensePosePoint(round(x, 3), round(y, 3), int(labels[r, c]), round(u, 4), round(v, 4)))

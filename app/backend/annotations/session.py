@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.backend.annotations.atomic import atomic_write_bytes
 from app.backend.annotations.document import AnnotationDocument
 from app.backend.annotations.journal import (
     EditJournal,
@@ -28,6 +27,7 @@ from app.backend.annotations.journal import (
     read_journal,
 )
 from app.backend.annotations.ops import Op, OpConflictError, inverse
+from app.backend.atomic_write import atomic_write
 from app.backend.errors import DatasetError
 
 AUTOSAVE_INTERVAL_S = 5.0
@@ -182,7 +182,7 @@ class AnnotationSession:
     def save(self) -> Path:
         """Atomically write the document to :attr:`save_path`; then the journal is no longer needed."""
         try:
-            atomic_write_bytes(self.save_path, self.doc.to_json_bytes())
+            atomic_write(self.save_path, self.doc.to_json_bytes())
         except OSError as exc:
             raise DatasetError(f"cannot save {self.save_path}: {exc.strerror or exc}") from None
         self._base, self._base_identity = self.save_path, file_identity(self.save_path)

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.backend.atomic_write import atomic_write
 from app.backend.paths import user_cache_dir
 
 
@@ -108,13 +109,11 @@ class ThumbnailCache:
         return np.ascontiguousarray(img)
 
     def _write_disk(self, disk: Path, thumb: np.ndarray) -> None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # a cache: a file it cannot write is made again next time
             disk.parent.mkdir(parents=True, exist_ok=True)
             ok, buf = cv2.imencode(".jpg", cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
             if ok:
-                tmp = disk.with_name(f".{disk.name}.{threading.get_ident()}.tmp")
-                tmp.write_bytes(buf.tobytes())
-                os.replace(tmp, disk)
+                atomic_write(disk, buf.tobytes(), durable=False)
 
 
 def _read_rgb(path: Path, flag: int) -> np.ndarray | None:

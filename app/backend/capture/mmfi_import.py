@@ -42,9 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
-from app.backend.capture.coco_json import atomic_write_json, empty_dataset, read_json_or_none
+from app.backend.atomic_write import atomic_write_json
+from app.backend.capture.coco_json import empty_dataset, read_json_or_none
 from app.backend.capture.recording_import import ImportProgress, ProgressCallback, StopCheck
+from app.backend.data.csi import read_csi, write_csi_npz
 from app.backend.errors import DatasetError
+from app.backend.structures.body import PERSON_CATEGORY_ID
 
 STATE_NAME = ".mmfi_import_state.json"
 DATASET_NAME = "dataset.json"
@@ -210,8 +213,6 @@ def import_mmfi(
     """Import every selected sequence (see the module doc). Safe to call again to resume."""
     import cv2
 
-    from app.backend.data.csi import read_csi, write_csi_npz
-
     t0 = time.perf_counter()
     out = opt.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -311,7 +312,7 @@ def _write(out: Path, done: dict) -> Path:
                 {
                     "id": ann_id,
                     "image_id": entry["id"],
-                    "category_id": 1,
+                    "category_id": PERSON_CATEGORY_ID,
                     "iscrowd": 0,
                     "bbox": person["bbox"],
                     "area": round(w * h, 2),

@@ -38,10 +38,13 @@ from typing import Any
 
 import numpy as np
 
-from app.backend.capture.coco_json import atomic_write_json
+from app.backend.atomic_write import atomic_write_json
 from app.backend.capture.recording_import import ImportProgress, ProgressCallback, StopCheck
+from app.backend.data.rle import encode_dp_masks
+from app.backend.data.validate import read_dataset_json, resolve_path
 from app.backend.errors import DatasetError, UserFacingError
-from app.backend.structures.body import FINE_TO_COARSE
+from app.backend.structures.body import FINE_TO_COARSE, person_category
+from app.backend.structures.box_grid import DP_GRID, abs_to_grid, grid_to_abs
 
 PROGRESS_SUFFIX = ".progress.jsonl"
 PSEUDO_KEY = "pseudo_label"
@@ -127,23 +130,18 @@ def densepose_fields(result, box_xywh: Sequence[float], rng: np.random.Generator
     The result's labels/uv cover its own box; points are expressed on the 256-cell grid of
     ``box_xywh`` (the annotation's box; the same box in practice).
     """
-    from app.backend.data.rle import encode_dp_masks
-
     labels, uv = result.labels, result.uv
     h, w = labels.shape
-    x0, y0, x1, y1 = result.box_xyxy
-    bx, by, bw, bh = box_xywh
     rows, cols = np.nonzero(labels > 0)
     pick = rng.choice(rows.size, size=min(num_points, rows.size), replace=False) if rows.size else np.zeros(0, int)
     rows, cols = np.sort(rows[pick]), cols[pick][np.argsort(rows[pick], kind="stable")]
-    # pixel centres in absolute coordinates, then on the annotation box's 256 grid
-    ax = x0 + (cols + 0.5) / w * (x1 - x0)
-    ay = y0 + (rows + 0.5) / h * (y1 - y0)
-    dp_x = np.clip((ax - bx) / max(bw, 1e-6) * 256.0, 0, 256)
-    dp_y = np.clip((ay - by) / max(bh, 1e-6) * 256.0, 0, 256)
+    # pixel centres in absolute coordinates, then on the annotation box's DensePose grid
+    ax, ay = grid_to_abs(cols + 0.5, rows + 0.5, result.box_xyxy, (h, w))
+    dp_x, dp_y = abs_to_grid(ax, ay, box_xywh, xywh=True)
+    dp_x, dp_y = np.clip(dp_x, 0, DP_GRID), np.clip(dp_y, 0, DP_GRID)
     import cv2
 
-    fine = cv2.resize(labels.astype(np.uint8), (256, 256), interpolation=cv2.INTER_NEAREST)
+    fine = cv2.resize(labels.astype(np.uint8), (DP_GRID, DP_GRID), interpolation=cv2.INTER_NEAREST)
     return {
         "dp_x": [round(float(v), 2) for v in dp_x],
         "dp_y": [round(float(v), 2) for v in dp_y],
@@ -156,7 +154,7 @@ def densepose_fields(result, box_xywh: Sequence[float], rng: np.random.Generator
 
 def teacher_configs(opt: PseudoLabelOptions) -> tuple[Any, Any]:
     """The teachers' configs (DensePose, keypoint or None), checked: image modality, weights given."""
-    from app.backend.config import load_config
+    from app.backend.config import load_config  # on first use, like the predictor below
 
     cfg = load_config(opt.config_file, list(opt.opts))
     if cfg.INPUT.MODALITY != "image":
@@ -175,6 +173,8 @@ class Teachers:
     """The DensePose teacher and an optional keypoint teacher, loaded once (image modality)."""
 
     def __init__(self, opt: PseudoLabelOptions) -> None:
+        # on first use: the annotation editor imports this module for is_pseudo/accept_pseudo_label,
+        # and the predictor pulls in the whole engine
         from app.backend.engine.predictor import Predictor
 
         cfg, kcfg = teacher_configs(opt)
@@ -276,8 +276,6 @@ def pseudo_label_dataset(
     """Run the teachers on the dataset's RGB frames and write ``opt.out`` (see the module doc)."""
     import cv2
 
-    from app.backend.data.validate import read_dataset_json, resolve_path
-
     t0 = time.perf_counter()
     teacher_configs(opt)  # refuse a wrong teacher before any work
     data = read_dataset_json(opt.dataset)
@@ -367,8 +365,6 @@ def _write_output(data: dict, done: dict[str, list[dict]], src_root: Path, out: 
     next_id = max(ids, default=0) + 1
     by_key = {str(im["id"]): im["id"] for im in data["images"] if isinstance(im, dict) and "id" in im}
     if not result.get("categories"):
-        from app.backend.capture.coco_json import person_category
-
         result["categories"] = [person_category()]
     cat = result["categories"][0].get("id", 1) if isinstance(result["categories"][0], dict) else 1
     new = []

@@ -29,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.backend.atomic_write import atomic_write, atomic_write_json
 from app.backend.capture.align import Alignment, align_frames, unwrap_timestamps_us
-from app.backend.capture.coco_json import atomic_write_bytes, atomic_write_json, empty_dataset, read_json_or_none
+from app.backend.capture.coco_json import empty_dataset, read_json_or_none
 from app.backend.capture.frames import open_frames
 from app.backend.errors import DatasetError
 
@@ -225,13 +226,15 @@ def import_recording(
         StreamsDoNotOverlapError, AlignmentError, CsiFormatError, FrameSourceError, DatasetError
         (all UserFacingError).
     """
+    # on first use: the annotation editor imports this module (through pseudo_label), and the
+    # CSI package pulls in scipy (~0.3 s)
     import cv2
 
     from app.backend.data.csi import read_csi, write_csi_npz
 
     t0 = time.perf_counter()
     out = Path(opt.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "images").mkdir(parents=True, exist_ok=True)
     settings = _settings(opt)
     state = _load_state(out, settings, opt.restart)
 
@@ -269,7 +272,7 @@ def import_recording(
             ok, buf = cv2.imencode(".jpg", img, params)
             if not ok:
                 raise DatasetError(f"frame {i} could not be encoded as JPEG")
-            atomic_write_bytes(out / "images" / f"{name}.jpg", buf.tobytes())
+            atomic_write(out / "images" / f"{name}.jpg", buf.tobytes(), durable=False)  # bulk: see atomic_write
             idx = align.windows[i]
             write_csi_npz(
                 out / "csi" / f"{name}.npz",

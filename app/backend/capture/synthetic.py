@@ -28,6 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.backend.atomic_write import atomic_write
+from app.backend.data.csi import write_csi_npz
+
 NUM_SUBCARRIERS = 30
 IDENTITY_ANTENNA_SEL = 0b100100  # RX chains 0, 1, 2 in order
 
@@ -78,9 +81,7 @@ def write_intel5300_dat(
         )  # fmt: skip
         body = header + payload
         chunks.append(struct.pack(">HB", len(body) + 1, 0xBB) + body)
-    out = Path(path)
-    out.write_bytes(b"".join(chunks))
-    return out
+    return atomic_write(path, b"".join(chunks))
 
 
 def encode_packet_ids(ids: np.ndarray, nrx: int = 3, ntx: int = 2, seed: int = 0) -> np.ndarray:
@@ -160,8 +161,6 @@ def make_synthetic_recording(
     if csi_format == "dat":
         csi_path = write_intel5300_dat(out / "csi.dat", (start_us + send_us) % 2**32, csi, ids % 2**16)
     elif csi_format == "npz":
-        from app.backend.data.csi import write_csi_npz
-
         amp4, pha4 = np.abs(csi).astype(np.float32), np.angle(csi).astype(np.float32)
         csi_path = write_csi_npz(out / "csi.npz", amp4, pha4, (start_us + send_us) * 1e-6)
     else:

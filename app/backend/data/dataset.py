@@ -26,6 +26,7 @@ from detectron2.structures import BoxMode
 from app.backend.data.rle import decode_dp_masks
 from app.backend.data.validate import check_dataset, is_id, read_dataset_json, resolve_path
 from app.backend.errors import DatasetError
+from app.backend.paths import demo_root
 from app.backend.structures.body import KEYPOINT_FLIP_MAP, KEYPOINT_NAMES, KEYPOINT_SKELETON
 
 __all__ = [
@@ -185,9 +186,7 @@ def register_datasets(cfg: Any) -> list[str]:
     Raises:
         DatasetError: a ``JSON_FILES`` entry is not ``NAME=path``.
     """
-    from app.backend.paths import default_demo_root
-
-    root = Path(cfg.DATASETS.DEMO.ROOT).expanduser() if cfg.DATASETS.DEMO.ROOT else default_demo_root()
+    root = demo_root(cfg.DATASETS.DEMO.ROOT)
     names = []
     for name, split in zip(DEMO_DATASET_NAMES, ("train", "val")):
         register_coco_densepose_json(name, root / f"{split}.json")

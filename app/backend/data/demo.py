@@ -21,27 +21,35 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from app.backend.atomic_write import replace_path
 from app.backend.data import demo_body as body
 from app.backend.data import demo_csi_sim as sim
-from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL, DEFAULT_WORKERS  # noqa: F401 - re-exported
+from app.backend.data.csi import write_csi_npz
+from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL, DEFAULT_WORKERS
 from app.backend.data.rle import encode_dp_masks
-from app.backend.structures.body import COARSE_PART_NAMES, FINE_TO_COARSE, KEYPOINT_NAMES, KEYPOINT_SKELETON
+from app.backend.paths import demo_root
+from app.backend.structures.body import (
+    FINE_TO_COARSE,
+    PERSON_CATEGORY_ID,
+    person_category,
+)
+from app.backend.structures.box_grid import DP_GRID, cell_centres_on_dp_grid
 
 IMAGE_WIDTH, IMAGE_HEIGHT = 320, 240
 POINTS_PER_PERSON = 100
 #: bumped whenever the same seed would give other frames or CSI (demo data of another version is
 #: made again): 2 = the CSI carries which way each person faces (demo_csi_sim.FRONT_DEPTH)
 GENERATOR_VERSION = 2
-CSI_FORMAT = "wifi-densepose-csi/1"
 SPLITS = ("train", "val")
 _FINE_TO_COARSE = np.array(FINE_TO_COARSE, dtype=np.uint8)
 
@@ -171,7 +179,7 @@ def _annotation(k: int, p: body.Person, frame: dict, rng: np.random.Generator) -
     ann = {
         "bbox": [float(x0), float(y0), float(bw), float(bh)],
         "area": float(mine.sum()),
-        "category_id": 1,
+        "category_id": PERSON_CATEGORY_ID,
         "iscrowd": 0,
         "keypoints": kps,
         "num_keypoints": sum(1 for v in kps[2::3] if v > 0),
@@ -182,13 +190,14 @@ def _annotation(k: int, p: body.Person, frame: dict, rng: np.random.Generator) -
     pick = rng.choice(len(rows), size=min(POINTS_PER_PERSON, len(rows)), replace=False)
     r, c = rows[pick], cols[pick]
     fine = frame["I"][crop]
-    ann["dp_x"] = [round(float(v), 3) for v in (c + 0.5) * 256.0 / bw]
-    ann["dp_y"] = [round(float(v), 3) for v in (r + 0.5) * 256.0 / bh]
+    dp_x, dp_y = cell_centres_on_dp_grid(r, c, (bh, bw))
+    ann["dp_x"] = [round(float(v), 3) for v in dp_x]
+    ann["dp_y"] = [round(float(v), 3) for v in dp_y]
     ann["dp_I"] = [int(v) for v in fine[r, c]]
     ann["dp_U"] = [round(float(v), 4) for v in frame["U"][crop][r, c]]
     ann["dp_V"] = [round(float(v), 4) for v in frame["V"][crop][r, c]]
     coarse = np.where(mine, _FINE_TO_COARSE[fine], 0).astype(np.uint8)
-    ann["dp_masks"] = encode_dp_masks(cv2.resize(coarse, (256, 256), interpolation=cv2.INTER_NEAREST))
+    ann["dp_masks"] = encode_dp_masks(cv2.resize(coarse, (DP_GRID, DP_GRID), interpolation=cv2.INTER_NEAREST))
     return ann
 
 
@@ -204,33 +213,10 @@ def _frame(seed_seq: np.random.SeedSequence, index: int, split: str, out: Path) 
     (out / img_rel).write_bytes(buf.tobytes())
     pos, gain = sim.scene_scatterers(frame["parts"], (IMAGE_HEIGHT, IMAGE_WIDTH), [p.facing for p in people])
     amp, phase, ts = sim.simulate_csi(pos, gain, rng, t0=index * 0.05)
-    _write_csi(out / csi_rel, amp, phase, ts)
+    write_csi_npz(out / csi_rel, amp, phase, ts)
     anns = [a for k, p in enumerate(people) if (a := _annotation(k, p, frame, rng)) is not None]
     image = {"id": index + 1, "file_name": img_rel, "csi_file": csi_rel, "width": IMAGE_WIDTH, "height": IMAGE_HEIGHT}
     return image, anns
-
-
-def _write_csi(path: Path, amplitude: np.ndarray, phase: np.ndarray, timestamps: np.ndarray) -> None:
-    """Our CSI npz format, through the CSI package's writer when it is available."""
-    try:
-        from app.backend.data.csi import write_csi_npz
-    except ImportError:
-        np.savez(path, amplitude=amplitude, phase=phase, timestamps=timestamps, format=np.array(CSI_FORMAT))
-        return
-    write_csi_npz(path, amplitude, phase, timestamps)
-
-
-def _categories() -> list[dict]:
-    return [
-        {
-            "id": 1,
-            "name": "person",
-            "supercategory": "person",
-            "keypoints": list(KEYPOINT_NAMES),
-            "skeleton": [[a + 1, b + 1] for a, b in KEYPOINT_SKELETON],
-            "densepose_coarse_parts": list(COARSE_PART_NAMES),
-        }
-    ]
 
 
 def _split_json(split: str, num: int, seed: int, out: Path, pool=None) -> dict:
@@ -251,7 +237,7 @@ def _split_json(split: str, num: int, seed: int, out: Path, pool=None) -> dict:
         "split": split,
         "mirror_rule": body.MIRROR_RULE,
     }
-    return {"info": info, "images": images, "annotations": anns, "categories": _categories()}
+    return {"info": info, "images": images, "annotations": anns, "categories": [person_category(coarse_parts=True)]}
 
 
 def generate_demo_dataset(
@@ -294,10 +280,10 @@ def generate_demo_dataset(
         for sub in ("images", "csi"):
             old = out / sub
             if old.exists():
-                os.replace(old, tmp / f"old-{sub}")
-            os.replace(tmp / sub, old)
+                replace_path(old, tmp / f"old-{sub}")
+            replace_path(tmp / sub, old)
         for split in SPLITS:
-            os.replace(tmp / f"{split}.json", out / f"{split}.json")
+            replace_path(tmp / f"{split}.json", out / f"{split}.json")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {"train": out / "train.json", "val": out / "val.json", "root": out, "seconds": time.perf_counter() - t0}
@@ -325,3 +311,58 @@ def demo_dataset_ready(root: str | Path, num_train: int | None = None, num_val: 
         except (OSError, ValueError, KeyError, TypeError):
             return False
     return True
+
+
+@dataclass(frozen=True)
+class DemoStatus:
+    """What :func:`ensure_demo_dataset` found or did.
+
+    Attributes:
+        root: the demo folder.
+        state: ``"ready"`` (complete, with the sizes asked for), ``"other_sizes"`` (complete with
+            other sizes, kept) or ``"generated"``.
+        seconds: time spent generating (0 when nothing was generated).
+    """
+
+    root: Path
+    state: str
+    seconds: float = 0.0
+
+
+def ensure_demo_dataset(
+    root: str | Path | None = None,
+    num_train: int = DEFAULT_NUM_TRAIN,
+    num_val: int = DEFAULT_NUM_VAL,
+    *,
+    seed: int = 0,
+    workers: int = DEFAULT_WORKERS,
+    remake: str = "never",
+    log: Callable[[str], None] | None = None,
+) -> DemoStatus:
+    """Make sure a complete demo dataset is in ``root``: the one rule of the CLI, the app and the screenshots.
+
+    A complete demo (:func:`demo_dataset_ready`) with ``num_train`` + ``num_val`` frames is kept.
+    A complete demo of other sizes is kept too (it may be one the user made on purpose; the
+    caller says so), unless ``remake`` is ``"other_sizes"`` (``demo-data --if-missing``).
+    Anything else (absent, from an older generator, files missing) is generated with these sizes
+    and ``seed``; ``remake="always"`` generates in any case.
+
+    Args:
+        root: the demo folder (:func:`~app.backend.paths.demo_root`: ``~`` expanded, None or "" the default).
+        log: told "generating the demo dataset ..." before a generation starts.
+
+    Raises:
+        OSError: the folder cannot be written.
+    """
+    if remake not in ("never", "other_sizes", "always"):
+        raise ValueError(f"remake must be 'never', 'other_sizes' or 'always', got {remake!r}")
+    folder = demo_root(root)
+    if remake != "always":
+        if demo_dataset_ready(folder, num_train, num_val):  # the usual case: one pass over the files
+            return DemoStatus(folder, "ready")
+        if remake == "never" and demo_dataset_ready(folder):
+            return DemoStatus(folder, "other_sizes")
+    if log is not None:
+        log(f"generating the demo dataset ({num_train} train + {num_val} val frames) in {folder} ...")
+    result = generate_demo_dataset(folder, num_train=num_train, num_val=num_val, seed=seed, workers=workers)
+    return DemoStatus(folder, "generated", result["seconds"])

@@ -20,10 +20,10 @@ from detectron2.data import (
 from detectron2.data.common import ToIterableDataset
 from detectron2.data.samplers import InferenceSampler, TrainingSampler
 
+from app.backend.data.mapper import WiFiDensePoseDatasetMapper
+
 
 def _mapper(cfg: Any, is_train: bool) -> Any:
-    from app.backend.data.mapper import WiFiDensePoseDatasetMapper
-
     return WiFiDensePoseDatasetMapper(cfg, is_train=is_train)
 
 

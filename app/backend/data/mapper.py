@@ -37,11 +37,12 @@ from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
 from detectron2.structures import Boxes, BoxMode, Instances
 
-from app.backend.config import ConfigError
+from app.backend.data.csi import as_params, csi_model_input
 from app.backend.data.rle import RleError, decode_dp_masks
-from app.backend.errors import UserFacingError
+from app.backend.errors import ConfigError, DatasetError, UserFacingError
 from app.backend.structures.body import FINE_TO_COARSE, KEYPOINT_FLIP_MAP, KEYPOINT_NAMES, PART_FLIP
-from app.backend.structures.densepose import DensePoseInstance, DensePoseTargets
+from app.backend.structures.box_grid import DP_GRID, abs_to_grid, grid_to_abs
+from app.backend.structures.densepose_targets import DensePoseInstance, DensePoseTargets
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +140,6 @@ class WiFiDensePoseDatasetMapper:
         if cfg.INPUT.CROP.ENABLED and cfg.MODEL.DENSEPOSE_ON:
             raise ConfigError("INPUT.CROP is not supported with DensePose on (box-relative DensePose targets)")
         csi = cfg.INPUT.MODALITY == "csi"
-        from app.backend.data.csi import as_params
-
         return {
             "is_train": is_train,
             "augmentations": [] if csi else utils.build_augmentation(cfg, is_train),
@@ -159,8 +158,6 @@ class WiFiDensePoseDatasetMapper:
         if not self.skip_bad:
             if isinstance(exc, UserFacingError):
                 raise exc
-            from app.backend.errors import DatasetError
-
             raise DatasetError(f"{where}: {reason}")
         logger.warning("Skipping sample %s: %s", where, reason)
 
@@ -181,8 +178,6 @@ class WiFiDensePoseDatasetMapper:
         return image[:, :, ::-1] if self.image_format == "RGB" else image
 
     def _read_csi(self, record: dict) -> np.ndarray | None:
-        from app.backend.data.csi import csi_model_input
-
         path = record.get("csi_file")
         if not path:
             self._reject(record, "no CSI file (csi_file) for the CSI input")
@@ -256,15 +251,10 @@ class WiFiDensePoseDatasetMapper:
     ) -> DensePoseInstance | None:
         if not ann.get("dp_x"):
             return None
-        x0, y0, x1, y1 = box0
-        pts = np.stack([np.asarray(ann["dp_x"], np.float64), np.asarray(ann["dp_y"], np.float64)], axis=1)
-        pts[:, 0] = x0 + pts[:, 0] / 256.0 * (x1 - x0)
-        pts[:, 1] = y0 + pts[:, 1] / 256.0 * (y1 - y0)
-        pts = transforms.apply_coords(pts)
-        bw, bh = max(box[2] - box[0], 1e-6), max(box[3] - box[1], 1e-6)
-        x = (pts[:, 0] - box[0]) / bw * 256.0
-        y = (pts[:, 1] - box[1]) / bh * 256.0
-        keep = (x >= 0) & (x <= 256) & (y >= 0) & (y <= 256)
+        ax, ay = grid_to_abs(np.asarray(ann["dp_x"], np.float64), np.asarray(ann["dp_y"], np.float64), box0)
+        pts = transforms.apply_coords(np.stack([ax, ay], axis=1))
+        x, y = abs_to_grid(pts[:, 0], pts[:, 1], box)
+        keep = (x >= 0) & (x <= DP_GRID) & (y >= 0) & (y <= DP_GRID)
         i = np.asarray(ann["dp_I"], np.int64)
         if flipped:
             i = _PART_FLIP[i]

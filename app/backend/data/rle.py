@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-DP_MASK_SIZE = 256
+from app.backend.structures.box_grid import DP_GRID
+
 MAX_RLE_CHARS = 1 << 20
 
 
@@ -124,12 +125,12 @@ def decode_dp_masks(dp_masks: Any) -> np.ndarray:
     if not isinstance(dp_masks, list) or len(dp_masks) != 14:
         n = len(dp_masks) if isinstance(dp_masks, list) else type(dp_masks).__name__
         raise RleError(f"dp_masks must be a list of 14 RLEs, got {n}")
-    segm = np.zeros((DP_MASK_SIZE, DP_MASK_SIZE), dtype=np.uint8)
+    segm = np.zeros((DP_GRID, DP_GRID), dtype=np.uint8)
     for k, rle in enumerate(dp_masks):
         if rle is None or (isinstance(rle, (list, dict)) and len(rle) == 0):
             continue
         mask = decode_rle(rle)
-        if mask.shape != (DP_MASK_SIZE, DP_MASK_SIZE):
+        if mask.shape != (DP_GRID, DP_GRID):
             raise RleError(f"dp_masks[{k}] has size {mask.shape}, expected (256, 256)")
         segm[mask > 0] = k + 1
     return segm

@@ -23,6 +23,7 @@ import numpy as np
 from app.backend.data.rle import RleError, rle_counts
 from app.backend.errors import DatasetError
 from app.backend.structures.body import NUM_KEYPOINTS, NUM_PARTS
+from app.backend.structures.box_grid import DP_GRID
 
 #: Dataset JSON files larger than this are refused (DatasetError) instead of exhausting memory.
 MAX_JSON_BYTES = 4 << 30
@@ -218,8 +219,8 @@ def _dp_point_problems(ann: dict, present: list[str], bad: Any) -> None:
         bad("dp arrays hold non-finite values")
         return
     lo, hi = a.min(axis=1), a.max(axis=1)
-    if lo[0] < 0 or hi[0] > 256 or lo[1] < 0 or hi[1] > 256:
-        bad("dp_x/dp_y must lie in 0..256 (box-relative)")
+    if lo[0] < 0 or hi[0] > DP_GRID or lo[1] < 0 or hi[1] > DP_GRID:
+        bad(f"dp_x/dp_y must lie in 0..{DP_GRID} (box-relative)")
     if lo[2] < 1 or hi[2] > NUM_PARTS or not np.array_equal(a[2], np.round(a[2])):
         bad(f"dp_I must be integers in 1..{NUM_PARTS}, got values in {lo[2]:g}..{hi[2]:g}")
     if lo[3] < 0 or hi[3] > 1 or lo[4] < 0 or hi[4] > 1:
@@ -237,8 +238,8 @@ def _dp_mask_problems(masks: Any, deep: bool, bad: Any) -> None:
         if not isinstance(rle, dict) or "counts" not in rle or "size" not in rle:
             bad(f"dp_masks[{k}] is not an RLE object with 'size' and 'counts'")
             continue
-        if rle["size"] != [256, 256]:
-            bad(f"dp_masks[{k}] has size {rle['size']!r}, expected [256, 256]")
+        if rle["size"] != [DP_GRID, DP_GRID]:
+            bad(f"dp_masks[{k}] has size {rle['size']!r}, expected [{DP_GRID}, {DP_GRID}]")
             continue
         if deep:
             try:
@@ -318,19 +319,12 @@ def _file_decode_problems(img: dict, root: str | Path) -> Iterable[Problem]:
 
 
 def csi_file_problem(path: Path) -> str | None:
-    """None if the CSI file decodes, else the reason (uses the CSI readers when available)."""
+    """None if the CSI file decodes, else the reason."""
+    # on first use: the dataset view imports this module, and the CSI package pulls in scipy (~0.3 s)
+    from app.backend.data.csi import read_csi
+
     try:
-        from app.backend.data.csi import read_csi
-    except ImportError:
-        read_csi = None
-    try:
-        if read_csi is not None:
-            read_csi(path)
-        else:
-            with np.load(path, allow_pickle=False) as z:
-                for key in ("amplitude", "phase"):
-                    if key not in z or z[key].ndim != 4:
-                        return f"no 4-D '{key}' array"
+        read_csi(path)
     except Exception as exc:  # any decoder failure is a dataset problem, reported not raised
         return f"cannot be decoded ({type(exc).__name__}: {exc})"
     return None

@@ -1,11 +1,13 @@
-"""Training engine: trainer, Qt-free hooks, atomic checkpoints, predictor, DDP launch.
+"""Training engine: trainer, Qt-free hooks, MTN pretraining, predictor, DDP launch.
 
 Public API::
 
-    from app.backend.engine import Trainer, run_training, setup_cfg, TrainControl, Predictor
+    from app.backend.engine import Trainer, run_training, setup_cfg, TrainControl
+    from app.backend.engine.predictor import Predictor
+
+Checkpoints (atomic writes, code-free reads) live one layer down, in :mod:`app.backend.checkpoint`.
 """
 
-from app.backend.engine.checkpoint import AtomicCheckpointer, load_checkpoint_file
 from app.backend.engine.hooks import (
     ControlHook,
     EvalResultsHook,
@@ -17,7 +19,6 @@ from app.backend.engine.hooks import (
 from app.backend.engine.trainer import Trainer, build_ui_hooks, run_training, setup_cfg
 
 __all__ = [
-    "AtomicCheckpointer",
     "ControlHook",
     "EvalResultsHook",
     "MetricsHook",
@@ -26,7 +27,6 @@ __all__ = [
     "Trainer",
     "TrainingStopped",
     "build_ui_hooks",
-    "load_checkpoint_file",
     "run_training",
     "setup_cfg",
 ]

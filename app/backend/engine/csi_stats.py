@@ -10,6 +10,9 @@ from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog
 from detectron2.utils import comm
 
+from app.backend.data.csi import compute_csi_stats as stats_over_inputs
+from app.backend.data.csi import csi_model_input
+from app.backend.data.csi.sanitize import MIN_STD
 from app.backend.errors import DatasetError
 from app.backend.sampling import spread_indices
 
@@ -50,10 +53,6 @@ def collect_csi_stats(
     Raises:
         DatasetError: no training record has a ``csi_file``, or the files' input shapes differ.
     """
-    from app.backend.data.csi import compute_csi_stats as stats_over_inputs
-    from app.backend.data.csi import csi_model_input
-    from app.backend.data.csi.sanitize import MIN_STD
-
     files = _training_csi_files(cfg, max_samples)
     sums: list[np.ndarray] = []  # [sum, sum of squares] per value, float64
 

@@ -25,10 +25,8 @@ import cv2
 import numpy as np
 
 from app.backend.structures import FramePrediction
+from app.backend.structures.body import PERSON_CATEGORY_ID
 from app.backend.structures.densepose import DensePoseResult
-
-#: COCO category id of "person" in the results file.
-PERSON_CATEGORY_ID = 1
 
 
 def encode_densepose(result: DensePoseResult) -> dict:

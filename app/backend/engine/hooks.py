@@ -29,6 +29,8 @@ from typing import Any
 from detectron2.engine import HookBase
 from detectron2.evaluation.testing import flatten_results_dict
 
+from app.backend.engine.predictor import InferenceRunner
+
 Callback = Callable[[dict[str, Any]], None]
 
 logger = logging.getLogger(__name__)
@@ -218,8 +220,6 @@ class PreviewHook(HookBase):
 
     def before_train(self) -> None:
         if self._period > 0 and self._samples:
-            from app.backend.engine.predictor import InferenceRunner
-
             self._runner = InferenceRunner(self.trainer.cfg, self.trainer.model)
             self._inputs = [self._runner.map_record(r) for r in self._samples]
 

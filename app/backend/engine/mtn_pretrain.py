@@ -30,10 +30,14 @@ from typing import Any
 
 import torch
 from detectron2.config import CfgNode
+from detectron2.data import DatasetCatalog
 from detectron2.engine import HookBase
 from detectron2.utils import comm
 
-from app.backend.errors import ConfigError
+from app.backend.data.mapper import WiFiDensePoseDatasetMapper
+from app.backend.engine.hooks import TrainingStopped
+from app.backend.errors import ConfigError, DatasetError
+from app.backend.modeling.mtn_target import part_image_loss, part_labels
 from app.backend.sampling import spread_indices
 
 logger = logging.getLogger(__name__)
@@ -93,12 +97,6 @@ def collect_part_samples(
     Raises:
         DatasetError: no training record could be mapped.
     """
-    from detectron2.data import DatasetCatalog
-
-    from app.backend.data.mapper import WiFiDensePoseDatasetMapper
-    from app.backend.errors import DatasetError
-    from app.backend.modeling.mtn_target import part_labels
-
     records = [r for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name)]
     if not records:
         raise DatasetError(f"no training records in {list(cfg.DATASETS.TRAIN)}")
@@ -155,8 +153,6 @@ def pretrain_mtn(
     averaged over processes here. ``on_step(step, loss)`` runs after each step (it may raise
     to end early). Raises FloatingPointError on a non-finite loss.
     """
-    from app.backend.modeling.mtn_target import part_image_loss
-
     inner = getattr(model, "module", model)
     params = [p for p in inner.mtn.parameters() if p.requires_grad]
     world = comm.get_world_size()
@@ -225,8 +221,6 @@ class MTNPretrainHook(HookBase):
     def before_train(self) -> None:
         if self.iters <= 0 or int(self.trainer.iter) > 0:
             return
-        from app.backend.engine.hooks import TrainingStopped
-
         cfg = self.cfg
         if self.control is not None and self.control.stop_requested:
             raise TrainingStopped(-1, "")

@@ -20,8 +20,13 @@ import torch
 from detectron2.config import CfgNode
 from torch.nn.parallel import DistributedDataParallel
 
+from app.backend.checkpoint import AtomicCheckpointer
+from app.backend.data import WiFiDensePoseDatasetMapper
+from app.backend.data.csi import csi_model_input
 from app.backend.errors import UserFacingError
+from app.backend.modeling import build_model, to_frame_prediction
 from app.backend.structures import FramePrediction
+from app.backend.vis import render_overlay
 
 
 @dataclass
@@ -66,8 +71,6 @@ class InferenceRunner:
     def map_record(self, record: dict) -> dict:
         """A detectron2 dataset dict -> the model's input dict (test-time mapper)."""
         if self._mapper is None:
-            from app.backend.data import WiFiDensePoseDatasetMapper
-
             self._mapper = WiFiDensePoseDatasetMapper(self.cfg, is_train=False)
         return self._mapper(copy.deepcopy(record))
 
@@ -84,9 +87,6 @@ class InferenceRunner:
         Overlays are drawn on ``frames[k]`` (BGR uint8) when given, else on the RGB frame of
         ``records[k]["file_name"]``, else on the input image or the MTN output.
         """
-        from app.backend.modeling import to_frame_prediction
-        from app.backend.vis import render_overlay
-
         inputs = list(inputs)
         was_training = self.model.training
         self.model.eval()
@@ -139,25 +139,18 @@ class Predictor:
     """
 
     def __init__(self, cfg: CfgNode, weights: str = "") -> None:
-        from app.backend.engine.checkpoint import AtomicCheckpointer
-        from app.backend.engine.trainer import Trainer
-
         self.cfg = cfg.clone()
         self.cfg.defrost()
         if weights:
             self.cfg.MODEL.WEIGHTS = str(weights)
         self.cfg.freeze()
-        model = Trainer.build_model(self.cfg)
+        model = build_model(self.cfg)
         if self.cfg.MODEL.WEIGHTS:
             AtomicCheckpointer(model).load(self.cfg.MODEL.WEIGHTS)
         model.eval()
         self.model = model
         self._runner = InferenceRunner(self.cfg, model)
         self._lock = threading.Lock()
-
-    def predict_inputs(self, inputs: Sequence[dict], records: Sequence[dict] | None = None, options: Any = None) -> list[InferenceOutput]:
-        with self._lock:
-            return self._runner.run(inputs, records, options)
 
     def predict_record(self, record: dict, options: Any = None) -> InferenceOutput:
         """A detectron2 dataset dict (``file_name``/``csi_file``, ``height``, ``width``)."""
@@ -191,8 +184,6 @@ class Predictor:
         """
         if self.cfg.INPUT.MODALITY != "csi":
             raise UserFacingError("this model takes RGB images (INPUT.MODALITY 'image'); give it image files")
-        from app.backend.data.csi import csi_model_input
-
         x = np.asarray(source, np.float32) if isinstance(source, np.ndarray) else csi_model_input(source, self.cfg)
         h, w = image_size or tuple(self.cfg.MODEL.MTN.OUTPUT_SIZE)
         inp = {"csi": torch.as_tensor(x), "height": int(h), "width": int(w)}

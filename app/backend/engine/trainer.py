@@ -32,12 +32,23 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from detectron2.config import CfgNode
+from detectron2.data import DatasetCatalog
 from detectron2.engine import AMPTrainer, DefaultTrainer, HookBase, SimpleTrainer, create_ddp_model
 from detectron2.engine.train_loop import TrainerBase
+from detectron2.evaluation.testing import flatten_results_dict
 from detectron2.utils import comm
+from detectron2.utils.env import seed_all_rng
 
-from app.backend.engine.checkpoint import AtomicCheckpointer, atomic_write_bytes
+from app.backend.atomic_write import atomic_write
+from app.backend.checkpoint import AtomicCheckpointer
+from app.backend.config import load_config
+from app.backend.data import build_test_loader, build_train_loader, register_datasets
+from app.backend.engine.csi_stats import collect_csi_stats
+from app.backend.engine.hooks import ControlHook, EvalResultsHook, MetricsHook, PreviewHook, TrainingStopped
+from app.backend.engine.mtn_pretrain import MTNPretrainHook
 from app.backend.errors import UserFacingError
+from app.backend.evaluation import DensePoseCOCOEvaluator
+from app.backend.modeling import build_model
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +58,7 @@ def write_config(cfg: CfgNode) -> str:
     path = os.path.join(cfg.OUTPUT_DIR, "config.yaml")
     if comm.is_main_process():
         os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
-        atomic_write_bytes(path, cfg.dump().encode())
+        atomic_write(path, cfg.dump())
     return path
 
 
@@ -136,8 +147,6 @@ class Trainer(DefaultTrainer):
 
     def build_hooks(self) -> list[HookBase]:
         """detectron2's default hooks, preceded by MTN pretraining when ``SOLVER.MTN_PRETRAIN.ITERS`` > 0."""
-        from app.backend.engine.mtn_pretrain import MTNPretrainHook
-
         hooks = super().build_hooks()
         pretrain = MTNPretrainHook(self.cfg)  # checks the config
         self.mtn_pretrain: MTNPretrainHook | None = pretrain if pretrain.iters > 0 else None
@@ -208,8 +217,6 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_model(cls, cfg: CfgNode) -> torch.nn.Module:
-        from app.backend.modeling import build_model
-
         model = build_model(cfg)
         n = sum(p.numel() for p in model.parameters())
         logging.getLogger(__name__).info("Model %s with %.2fM parameters", type(model).__name__, n / 1e6)
@@ -218,26 +225,15 @@ class Trainer(DefaultTrainer):
     @classmethod
     def build_train_loader(cls, cfg: CfgNode):
         """``app.backend.data.build_train_loader``: our mapper; samples it rejects are skipped."""
-        from app.backend.data import build_train_loader
-
         return build_train_loader(cfg)
 
     @classmethod
     def build_test_loader(cls, cfg: CfgNode, dataset_name: str):
-        from app.backend.data import build_test_loader
-
         return build_test_loader(cfg, dataset_name)
 
     @classmethod
     def build_evaluator(cls, cfg: CfgNode, dataset_name: str, output_folder: str | None = None):
         output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference")
-        try:
-            from app.backend.evaluation import DensePoseCOCOEvaluator
-        except ImportError:
-            from detectron2.evaluation import COCOEvaluator
-
-            logger.warning("DensePoseCOCOEvaluator unavailable; evaluating boxes and keypoints only")
-            return COCOEvaluator(dataset_name, output_dir=output_folder, use_fast_impl=False)
         return DensePoseCOCOEvaluator(dataset_name, cfg, output_dir=output_folder)
 
 
@@ -256,8 +252,6 @@ def prepare_csi_stats(cfg: CfgNode) -> tuple[CfgNode, tuple[np.ndarray, np.ndarr
     per_value = cfg.INPUT.CSI.NORMALIZATION == "feature"
     if not (need_global or per_value):
         return cfg, None
-    from app.backend.engine.csi_stats import collect_csi_stats
-
     stats, feature_stats = collect_csi_stats(cfg, global_stats=need_global, per_value=per_value)
     if stats is not None:
         cfg = cfg.clone()
@@ -278,10 +272,6 @@ def setup_cfg(args) -> CfgNode:
     (console and ``OUTPUT_DIR/log.txt``, see :func:`setup_logging`), writes ``config.yaml`` and seeds the RNGs (``SEED`` + rank;
     random when SEED < 0). Returns the frozen config.
     """
-    from detectron2.utils.env import seed_all_rng
-
-    from app.backend.config import load_config
-
     cfg = load_config(getattr(args, "config_file", "") or None, list(getattr(args, "opts", []) or []))
     prepare_run(cfg)
     seed_all_rng(None if cfg.SEED < 0 else cfg.SEED + comm.get_rank())
@@ -340,10 +330,6 @@ def build_ui_hooks(cfg: CfgNode, callback, control=None) -> list[HookBase]:
             :mod:`app.backend.engine.hooks`); None = no reporting hooks.
         control: a :class:`TrainControl` for pause/resume/stop, or None.
     """
-    from detectron2.data import DatasetCatalog
-
-    from app.backend.engine.hooks import ControlHook, EvalResultsHook, MetricsHook, PreviewHook
-
     out: list[HookBase] = []
     if callback is not None:
         out += [MetricsHook(callback, cfg.UI.METRICS_PERIOD), EvalResultsHook(callback)]
@@ -378,17 +364,9 @@ def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None
     Raises:
         UserFacingError subclasses for bad datasets/checkpoints/configs.
     """
-    from detectron2.evaluation.testing import flatten_results_dict
-    from detectron2.utils.env import seed_all_rng
-
-    from app.backend.data import register_datasets
-    from app.backend.engine.hooks import TrainingStopped
-
     prepare_run(cfg)
     seed_all_rng(None if cfg.SEED < 0 else cfg.SEED + comm.get_rank())
     register_datasets(cfg)
-    from app.backend.engine.hooks import ControlHook
-
     hooks = build_ui_hooks(cfg, callback) + list(extra_hooks)
     if control is not None:
         hooks.append(ControlHook(control, callback))  # last: it may end the loop

@@ -4,7 +4,7 @@ See :mod:`app.backend.evaluation.metrics` for exactly what each key means. GPS/G
 only with a geodesic table (:mod:`app.backend.evaluation.geodesic`).
 """
 
-from app.backend.evaluation.evaluator import DensePoseCOCOEvaluator, instances_to_frame_prediction, save_results
+from app.backend.evaluation.evaluator import DensePoseCOCOEvaluator, save_results
 from app.backend.evaluation.geodesic import GPS_KAPPA, GeodesicTable, load_geodesic_table
 from app.backend.evaluation.ground_truth import densepose_result_from_annotation, prediction_from_ground_truth
 from app.backend.evaluation.metrics import evaluate_predictions
@@ -15,7 +15,6 @@ __all__ = [
     "GeodesicTable",
     "densepose_result_from_annotation",
     "evaluate_predictions",
-    "instances_to_frame_prediction",
     "load_geodesic_table",
     "prediction_from_ground_truth",
     "save_results",

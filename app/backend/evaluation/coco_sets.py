@@ -24,20 +24,11 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from app.backend.data.rle import decode_dp_masks
-from app.backend.structures.body import KEYPOINT_NAMES, KEYPOINT_SKELETON
+from app.backend.structures.body import PERSON_CATEGORY_ID, person_category
+from app.backend.structures.box_grid import annotation_box_xyxy, box_region, densepose_points_abs
 from app.backend.structures.densepose import DensePoseResult
-from app.backend.vis.densepose import box_region
-from app.backend.vis.overlay import _box_xyxy, densepose_points_abs
 
-CATEGORY_ID = 1
-CATEGORIES = [
-    {
-        "id": CATEGORY_ID,
-        "name": "person",
-        "keypoints": list(KEYPOINT_NAMES),
-        "skeleton": [[a + 1, b + 1] for a, b in KEYPOINT_SKELETON],
-    }
-]
+CATEGORIES = [person_category()]
 
 
 def paste_mask(mask: np.ndarray, box_xyxy: Sequence[float], image_hw: tuple[int, int]) -> np.ndarray:
@@ -82,7 +73,7 @@ def gt_annotations(record: Mapping[str, Any]) -> list[dict]:
     hw = (int(record["height"]), int(record["width"]))
     anns = []
     for a in record.get("annotations", []):
-        box = _box_xyxy(a)
+        box = annotation_box_xyxy(a)
         segm = None
         if a.get("dp_masks"):
             segm = decode_dp_masks(list(a["dp_masks"]))
@@ -96,7 +87,7 @@ def gt_annotations(record: Mapping[str, Any]) -> list[dict]:
         anns.append(
             {
                 "image_id": record["image_id"],
-                "category_id": CATEGORY_ID,
+                "category_id": PERSON_CATEGORY_ID,
                 "bbox": xywh,
                 "area": float(mask.sum()) if segm is not None else xywh[2] * xywh[3],
                 "iscrowd": int(a.get("iscrowd", 0)),
@@ -124,7 +115,7 @@ def dt_annotations(image_id: Any, pred, image_hw: tuple[int, int]) -> list[dict]
         anns.append(
             {
                 "image_id": image_id,
-                "category_id": CATEGORY_ID,
+                "category_id": PERSON_CATEGORY_ID,
                 "bbox": xywh,
                 "area": xywh[2] * xywh[3],
                 "score": float(pred.scores[k]),

@@ -3,75 +3,24 @@
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from detectron2.data import DatasetCatalog
 from detectron2.evaluation import DatasetEvaluator
 from detectron2.utils import comm
 
+from app.backend.atomic_write import atomic_write_json
 from app.backend.evaluation.geodesic import GeodesicTable, load_geodesic_table
 from app.backend.evaluation.metrics import evaluate_predictions
-from app.backend.structures.densepose import DensePoseResult
+from app.backend.modeling import to_frame_prediction
 from app.backend.structures.prediction import FramePrediction
 
 logger = logging.getLogger(__name__)
 RESULTS_FILE = "evaluation_results.json"
-
-
-def instances_to_frame_prediction(instances: Any, image_size: tuple[int, int] | None = None) -> FramePrediction:
-    """Convert detectron2 ``Instances`` (on CPU) from our model to a FramePrediction.
-
-    Uses ``app.backend.modeling.to_frame_prediction`` when the model package provides it;
-    otherwise reads ``pred_boxes``, ``scores``, ``pred_keypoints`` and ``pred_densepose``
-    (a list of DensePoseResult/None, or raw outputs converted by the model package's
-    ``densepose_to_results``).
-    """
-    dp = instances.pred_densepose if instances.has("pred_densepose") else None
-    if dp is not None and not (
-        isinstance(dp, Sequence) and all(r is None or isinstance(r, DensePoseResult) for r in dp)
-    ):
-        try:
-            from app.backend.modeling import to_frame_prediction
-        except ImportError:
-            to_frame_prediction = None
-        if to_frame_prediction is not None:
-            pred = to_frame_prediction(instances)
-            return (
-                pred
-                if image_size is None or tuple(pred.image_size) == tuple(image_size)
-                else replace_size(pred, image_size)
-            )
-    size = tuple(image_size or instances.image_size)
-    boxes = instances.pred_boxes.tensor.detach().cpu().numpy() if instances.has("pred_boxes") else np.zeros((0, 4))
-    scores = instances.scores.detach().cpu().numpy() if instances.has("scores") else np.ones(len(boxes))
-    kps = instances.pred_keypoints.detach().cpu().numpy() if instances.has("pred_keypoints") else None
-    dps = None
-    if dp is not None:
-        if isinstance(dp, Sequence) and all(r is None or isinstance(r, DensePoseResult) for r in dp):
-            dps = list(dp)
-        else:
-            from app.backend.modeling.densepose.outputs import densepose_to_results
-
-            dps = densepose_to_results(dp, boxes)
-    return FramePrediction(size, boxes, scores, kps, dps)
-
-
-def replace_size(pred: FramePrediction, image_size: tuple[int, int]) -> FramePrediction:
-    """The same prediction labelled with another ``image_size`` (coordinates unchanged).
-
-    detectron2's postprocessing already returns instances in the input's height/width, so
-    the requested size is the right label even if the converter read another one.
-    """
-    return FramePrediction(
-        tuple(image_size), pred.boxes, pred.scores, pred.keypoints, pred.densepose, pred.is_ground_truth, pred.extra
-    )
 
 
 class DensePoseCOCOEvaluator(DatasetEvaluator):
@@ -116,13 +65,13 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         self._predictions = {}
 
     def process(self, inputs: list[dict], outputs: list[dict]) -> None:
-        """Store one FramePrediction per input image (``outputs[k]["instances"]`` or ``["prediction"]``)."""
+        """Store one FramePrediction per input image (``outputs[k]["instances"]`` of our model, or
+        ``["prediction"]``, a FramePrediction)."""
         for inp, out in zip(inputs, outputs):
-            size = (int(inp["height"]), int(inp["width"])) if "height" in inp else None
             if isinstance(out.get("prediction"), FramePrediction):
                 pred = out["prediction"]
             elif "instances" in out:
-                pred = instances_to_frame_prediction(out["instances"].to("cpu"), size)
+                pred = to_frame_prediction(out["instances"])
             else:
                 continue
             self._predictions[inp["image_id"]] = pred
@@ -147,13 +96,10 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
 
 
 def save_results(results: OrderedDict, path: str, dataset: str = "") -> None:
-    """Write results as JSON (NaN written as null), atomically via a temporary file."""
+    """Write results as JSON (NaN written as null) with :func:`~app.backend.atomic_write.atomic_write_json`."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     clean = {
         t: {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
         for t, m in results.items()
     }
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"dataset": dataset, "results": clean}, f, indent=2)
-    os.replace(tmp, path)
+    atomic_write_json(path, {"dataset": dataset, "results": clean}, indent=2, ensure_ascii=True)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
+from app.backend.atomic_write import atomic_write
 from app.backend.errors import DatasetError
 
 GEODESIC_FORMAT = "wifi-densepose-geodesic/1"
@@ -112,7 +113,7 @@ class GeodesicTable:
             arrays["geodesic"] = self.geodesic
         else:
             arrays["geodesic_condensed"] = self.geodesic_condensed
-        np.savez_compressed(path, **arrays)
+        atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
     def vertices(self, parts: np.ndarray, uv: np.ndarray) -> np.ndarray:
         """Surface vertex of each point: int (K,), -1 where the part is 0 or has no vertex.

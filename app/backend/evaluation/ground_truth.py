@@ -14,9 +14,9 @@ from scipy.spatial import cKDTree
 
 from app.backend.data.rle import decode_dp_masks
 from app.backend.evaluation.metrics import point_cells
+from app.backend.structures.box_grid import annotation_box_xyxy, densepose_points_abs
 from app.backend.structures.densepose import DensePoseResult
 from app.backend.structures.prediction import FramePrediction
-from app.backend.vis.overlay import _box_xyxy, densepose_points_abs
 
 
 def densepose_result_from_annotation(ann: Mapping[str, Any]) -> DensePoseResult | None:
@@ -26,7 +26,7 @@ def densepose_result_from_annotation(ann: Mapping[str, Any]) -> DensePoseResult 
     person mask (the whole box when ``dp_masks`` is absent); every annotated point's own
     cell carries exactly its annotation (the last one wins if two share a cell).
     """
-    box = _box_xyxy(ann)
+    box = annotation_box_xyxy(ann)
     pts = densepose_points_abs(ann, box)
     if pts is None:
         return None
@@ -67,7 +67,7 @@ def prediction_from_ground_truth(record: Mapping[str, Any]) -> FramePrediction:
     kps = np.stack([np.asarray(a.get("keypoints") or np.zeros(51), np.float32).reshape(17, 3) for a in anns])
     return FramePrediction(
         hw,
-        np.stack([_box_xyxy(a) for a in anns]),
+        np.stack([annotation_box_xyxy(a) for a in anns]),
         np.ones(len(anns), np.float32),
         kps,
         [densepose_result_from_annotation(a) for a in anns],

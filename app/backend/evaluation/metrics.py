@@ -32,9 +32,9 @@ from pycocotools import mask as mask_utils
 
 from app.backend.evaluation.coco_sets import dt_annotations, gt_annotations, run_cocoeval
 from app.backend.evaluation.geodesic import GPS_KAPPA, GeodesicTable
+from app.backend.structures.box_grid import abs_to_grid
 from app.backend.structures.densepose import DensePoseResult
-from app.backend.structures.prediction import FramePrediction
-from app.backend.vis.overlay import scale_prediction
+from app.backend.structures.prediction import FramePrediction, scale_prediction
 
 BOX_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl")
 KEYPOINT_NAMES_ = ("AP", "AP50", "AP75", "APm", "APl")
@@ -51,11 +51,9 @@ def _pct(stats: np.ndarray, idx: Sequence[int], names: Sequence[str], prefix: st
 
 def point_cells(box_xyxy, grid_hw: tuple[int, int], x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row, col) int arrays of absolute pixels ``x``, ``y`` on a box grid of ``grid_hw`` cells."""
-    x0, y0, x1, y1 = (float(t) for t in box_xyxy)
-    h, w = grid_hw
-    col = np.floor((np.asarray(x, np.float64) - x0) * w / max(x1 - x0, 1e-6)).astype(np.int64)
-    row = np.floor((np.asarray(y, np.float64) - y0) * h / max(y1 - y0, 1e-6)).astype(np.int64)
-    return row, col
+    box = tuple(float(t) for t in box_xyxy)
+    gx, gy = abs_to_grid(np.asarray(x, np.float64), np.asarray(y, np.float64), box, grid_hw)
+    return np.floor(gy).astype(np.int64), np.floor(gx).astype(np.int64)
 
 
 def sample_result(res: DensePoseResult | None, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

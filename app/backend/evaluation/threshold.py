@@ -17,7 +17,10 @@ import torch
 from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog
 
+from app.backend.data import build_test_loader
 from app.backend.evaluation.metrics import evaluate_predictions
+from app.backend.modeling import to_frame_prediction
+from app.backend.modeling.densepose import check_person_threshold
 
 #: The DensePose metrics each sweep row reports (the ones the threshold can change).
 SWEEP_KEYS = ("dp_mask_AP", "dp_mask_AP50", "dp_mask_AP75", "dp_part_acc", "dp_uv_err")
@@ -44,16 +47,12 @@ def sweep_person_threshold(
         One dict per threshold, in order: ``threshold``, ``dp_mask_AP``, ``dp_mask_AP50``,
         ``dp_mask_AP75``, ``dp_part_acc``, ``dp_uv_err``, ``num_frames``.
     """
-    from app.backend.engine.trainer import Trainer
-    from app.backend.modeling import to_frame_prediction
-    from app.backend.modeling.densepose import check_person_threshold
-
     if not thresholds:
         raise ValueError("no person thresholds to sweep")
     thresholds = [check_person_threshold(t, "a person threshold") for t in thresholds]
     records = {r["image_id"]: r for r in DatasetCatalog.get(dataset_name)}
     total = len(records) if max_frames is None else min(max_frames, len(records))
-    loader = Trainer.build_test_loader(cfg, dataset_name)
+    loader = build_test_loader(cfg, dataset_name)
     raw = {}
     was_training = model.training
     model.eval()

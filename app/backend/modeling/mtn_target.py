@@ -24,6 +24,7 @@ from detectron2.structures import Instances
 from torch.nn import functional as F
 
 from app.backend.structures.body import COARSE_PART_NAMES
+from app.backend.structures.box_grid import DP_GRID, abs_to_grid
 
 #: (15, 3) colour of each coarse label (0 = background). Left/right parts differ in hue.
 PART_PALETTE = torch.tensor(
@@ -100,13 +101,13 @@ def part_target(instances: Sequence[Instances], size: tuple[int, int], device: t
 def _segm_on_pixels(segm: torch.Tensor, box: torch.Tensor, cells: tuple[int, int, int, int]) -> torch.Tensor:
     """Nearest sample of a (256, 256) box-relative label map at the pixel centres of ``cells`` (long (h, w))."""
     x0, y0, x1, y1 = cells
-    bw = (box[2] - box[0]).clamp(min=1e-6)
-    bh = (box[3] - box[1]).clamp(min=1e-6)
-    xs = ((torch.arange(x0, x1, device=segm.device, dtype=torch.float32) + 0.5 - box[0]) * 256.0 / bw).floor().long()
-    ys = ((torch.arange(y0, y1, device=segm.device, dtype=torch.float32) + 0.5 - box[1]) * 256.0 / bh).floor().long()
-    inside_x = (xs >= 0) & (xs < 256)
-    inside_y = (ys >= 0) & (ys < 256)
-    out = segm.long()[ys.clamp(0, 255)][:, xs.clamp(0, 255)]
+    centres_x = torch.arange(x0, x1, device=segm.device, dtype=torch.float32) + 0.5
+    centres_y = torch.arange(y0, y1, device=segm.device, dtype=torch.float32) + 0.5
+    gx, gy = abs_to_grid(centres_x, centres_y, box)
+    xs, ys = gx.floor().long(), gy.floor().long()
+    inside_x = (xs >= 0) & (xs < DP_GRID)
+    inside_y = (ys >= 0) & (ys < DP_GRID)
+    out = segm.long()[ys.clamp(0, DP_GRID - 1)][:, xs.clamp(0, DP_GRID - 1)]
     return out * inside_y[:, None] * inside_x[None, :]
 
 

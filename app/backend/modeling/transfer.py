@@ -25,8 +25,9 @@ from detectron2.modeling import META_ARCH_REGISTRY
 from torch import nn
 from torch.nn import functional as F
 
-from app.backend.config import ConfigError, load_config
-from app.backend.errors import CheckpointError
+from app.backend.checkpoint import AtomicCheckpointer, read_checkpoint
+from app.backend.config import load_config
+from app.backend.errors import CheckpointError, ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -98,14 +99,11 @@ def load_teacher_weights(model: nn.Module, weights: str) -> None:
         CheckpointError: unreadable file, or a checkpoint that lacks the backbone weights
             (the transfer loss would be meaningless).
     """
-    from app.backend.engine.checkpoint import AtomicCheckpointer  # lazy: the engine imports this package
-
     if not weights:
         raise ConfigError("MODEL.TRANSFER.ENABLED needs MODEL.TRANSFER.TEACHER_WEIGHTS (a trained image model)")
     if not Path(weights).is_file():
         raise CheckpointError(f"teacher checkpoint not found: {weights}")
-    ckpt = AtomicCheckpointer(model)
-    data = ckpt._load_file(weights)
+    data = read_checkpoint(weights)
     if not data.get("matching_heuristics", False):
         want = [f"backbone.{k}" for k in model.backbone.state_dict()]
         missing = [k for k in want if k not in data["model"]]
@@ -113,7 +111,7 @@ def load_teacher_weights(model: nn.Module, weights: str) -> None:
             raise CheckpointError(
                 f"teacher checkpoint {weights} lacks {len(missing)} of {len(want)} backbone weights (e.g. {missing[0]})"
             )
-    incompatible = ckpt._load_model(data)
+    incompatible = AtomicCheckpointer(model).load_model_state(data)
     bad = [k for k in getattr(incompatible, "incorrect_shapes", []) if k[0].startswith("backbone.")]
     if bad:
         raise CheckpointError(

@@ -100,3 +100,22 @@ COARSE_PART_NAMES: tuple[str, ...] = (
 FINE_TO_COARSE: tuple[int, ...] = (
     0, 1, 1, 2, 3, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 14,
 )  # fmt: skip
+
+#: COCO category id of ``person``, the only category of our datasets and results.
+PERSON_CATEGORY_ID = 1
+
+
+def person_category(coarse_parts: bool = False) -> dict:
+    """The COCO ``person`` category (id :data:`PERSON_CATEGORY_ID`): the 17 keypoint names and the
+    1-based skeleton; with ``coarse_parts`` also ``densepose_coarse_parts`` (the names of the 14
+    ``dp_masks``, as the demo dataset writes them)."""
+    category = {
+        "id": PERSON_CATEGORY_ID,
+        "name": "person",
+        "supercategory": "person",
+        "keypoints": list(KEYPOINT_NAMES),
+        "skeleton": [[a + 1, b + 1] for a, b in KEYPOINT_SKELETON],
+    }
+    if coarse_parts:
+        category["densepose_coarse_parts"] = list(COARSE_PART_NAMES)
+    return category

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from app.backend.structures.box_grid import DP_GRID
+
 
 @dataclass
 class DensePoseInstance:
@@ -40,8 +42,8 @@ class DensePoseInstance:
         for name in ("y", "i", "u", "v"):
             if getattr(self, name).shape != (k,):
                 raise ValueError(f"DensePose field {name} has shape {tuple(getattr(self, name).shape)}, expected ({k},)")
-        if self.segm is not None and self.segm.shape != (256, 256):
-            raise ValueError(f"DensePose segm has shape {tuple(self.segm.shape)}, expected (256, 256)")
+        if self.segm is not None and self.segm.shape != (DP_GRID, DP_GRID):
+            raise ValueError(f"DensePose segm has shape {tuple(self.segm.shape)}, expected ({DP_GRID}, {DP_GRID})")
 
     def __len__(self) -> int:
         return int(self.x.shape[0])

@@ -13,6 +13,11 @@ import numpy as np
 
 from app.backend.structures.densepose import DensePoseResult
 
+#: Key of ``FramePrediction.extra`` holding annotated DensePose points of ground truth:
+#: a list (one per instance) of None or a dict of float arrays ``x``, ``y`` (absolute image
+#: pixels), ``i`` (parts 1..24), ``u``, ``v`` (0..1).
+DP_POINTS_KEY = "densepose_points"
+
 
 @dataclass
 class FramePrediction:
@@ -69,3 +74,34 @@ class FramePrediction:
     @staticmethod
     def empty(image_size: tuple[int, int]) -> FramePrediction:
         return FramePrediction(image_size, np.zeros((0, 4), np.float32), np.zeros((0,), np.float32))
+
+
+def scale_prediction(pred: FramePrediction, image_hw: tuple[int, int]) -> FramePrediction:
+    """Rescale boxes, keypoints, DensePose results and GT points from ``pred.image_size`` to ``image_hw``."""
+    h0, w0 = pred.image_size
+    h1, w1 = image_hw
+    if (h0, w0) == (h1, w1) or h0 <= 0 or w0 <= 0:
+        return pred
+    sx, sy = w1 / w0, h1 / h0
+    scale = np.array([sx, sy, sx, sy], dtype=np.float32)
+    kps = None
+    if pred.keypoints is not None:
+        kps = pred.keypoints.copy()
+        kps[..., 0] *= sx
+        kps[..., 1] *= sy
+    dps = None
+    if pred.densepose is not None:
+        dps = []
+        for r in pred.densepose:
+            if r is None:
+                dps.append(None)
+                continue
+            x0, y0, x1, y1 = r.box_xyxy
+            dps.append(DensePoseResult(labels=r.labels, uv=r.uv, box_xyxy=(x0 * sx, y0 * sy, x1 * sx, y1 * sy)))
+    extra = dict(pred.extra)
+    if extra.get(DP_POINTS_KEY) is not None:
+        extra[DP_POINTS_KEY] = [
+            None if p is None else {**p, "x": np.asarray(p["x"]) * sx, "y": np.asarray(p["y"]) * sy}
+            for p in extra[DP_POINTS_KEY]
+        ]
+    return FramePrediction((h1, w1), pred.boxes * scale, pred.scores, kps, dps, pred.is_ground_truth, extra)

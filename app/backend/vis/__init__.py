@@ -17,19 +17,10 @@ from app.backend.vis.colors import (
 )
 from app.backend.vis.densepose import draw_densepose, draw_densepose_points
 from app.backend.vis.keypoints import draw_keypoints, draw_skeleton
-from app.backend.vis.overlay import (
-    DP_POINTS_KEY,
-    OverlayOptions,
-    ground_truth_frame,
-    render_overlay,
-    scale_prediction,
-    side_by_side,
-    to_rgb,
-)
+from app.backend.vis.overlay import OverlayOptions, ground_truth_frame, render_overlay, side_by_side, to_rgb
 
 __all__ = [
     "COARSE_PART_COLORS_BGR",
-    "DP_POINTS_KEY",
     "KEYPOINT_CENTER_BGR",
     "KEYPOINT_COLORS_BGR",
     "KEYPOINT_LEFT_BGR",
@@ -45,7 +36,6 @@ __all__ = [
     "draw_skeleton",
     "ground_truth_frame",
     "render_overlay",
-    "scale_prediction",
     "side_by_side",
     "to_rgb",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
+from app.backend.structures.box_grid import box_region
 from app.backend.structures.densepose import DensePoseResult
 from app.backend.vis.colors import PART_COLORS_BGR, UV_LUT, colorize_parts, colorize_uv
 
@@ -33,24 +34,6 @@ def fit_result_to_box(result: DensePoseResult) -> DensePoseResult:
     uv = np.stack([cv2.resize(result.uv[k], (w, h), interpolation=cv2.INTER_LINEAR) for k in range(2)])
     uv[:, labels == 0] = 0.0
     return DensePoseResult(labels=labels, uv=uv.astype(np.float32), box_xyxy=result.box_xyxy)
-
-
-def box_region(box_xyxy: tuple[float, float, float, float], grid_hw: tuple[int, int], image_hw: tuple[int, int]):
-    """Overlap of a box-resolution grid with the image.
-
-    Returns ``(image_slices, grid_slices)`` (each a (rows, cols) pair of slices) or None when
-    the box lies outside the image.
-    """
-    gh, gw = grid_hw
-    ih, iw = image_hw
-    ix0, iy0 = round(box_xyxy[0]), round(box_xyxy[1])
-    cx0, cy0 = max(0, -ix0), max(0, -iy0)
-    cx1, cy1 = min(gw, iw - ix0), min(gh, ih - iy0)
-    if cx1 <= cx0 or cy1 <= cy0:
-        return None
-    img_sl = (slice(iy0 + cy0, iy0 + cy1), slice(ix0 + cx0, ix0 + cx1))
-    grid_sl = (slice(cy0, cy1), slice(cx0, cx1))
-    return img_sl, grid_sl
 
 
 def _blend_masked(region: np.ndarray, color: np.ndarray, mask: np.ndarray, opacity: float) -> None:

@@ -13,17 +13,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from app.backend.structures.densepose import DensePoseResult
-from app.backend.structures.prediction import FramePrediction
+from app.backend.structures.box_grid import annotation_box_xyxy, densepose_points_abs
+from app.backend.structures.prediction import DP_POINTS_KEY, FramePrediction, scale_prediction
 from app.backend.vis.boxes import draw_boxes
 from app.backend.vis.colors import GT_BOX_BGR, PRED_BOX_BGR
 from app.backend.vis.densepose import draw_densepose, draw_densepose_points
 from app.backend.vis.keypoints import draw_keypoints
-
-#: Key of ``FramePrediction.extra`` holding annotated DensePose points of ground truth:
-#: a list (one per instance) of None or a dict of float arrays ``x``, ``y`` (absolute image
-#: pixels), ``i`` (parts 1..24), ``u``, ``v`` (0..1).
-DP_POINTS_KEY = "densepose_points"
 
 
 @dataclass(frozen=True)
@@ -62,37 +57,6 @@ class OverlayOptions:
 def to_rgb(image_bgr: np.ndarray) -> np.ndarray:
     """BGR uint8 (H, W, 3) -> new C-contiguous RGB uint8 (H, W, 3) array."""
     return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
-
-
-def scale_prediction(pred: FramePrediction, image_hw: tuple[int, int]) -> FramePrediction:
-    """Rescale boxes, keypoints, DensePose results and GT points from ``pred.image_size`` to ``image_hw``."""
-    h0, w0 = pred.image_size
-    h1, w1 = image_hw
-    if (h0, w0) == (h1, w1) or h0 <= 0 or w0 <= 0:
-        return pred
-    sx, sy = w1 / w0, h1 / h0
-    scale = np.array([sx, sy, sx, sy], dtype=np.float32)
-    kps = None
-    if pred.keypoints is not None:
-        kps = pred.keypoints.copy()
-        kps[..., 0] *= sx
-        kps[..., 1] *= sy
-    dps = None
-    if pred.densepose is not None:
-        dps = []
-        for r in pred.densepose:
-            if r is None:
-                dps.append(None)
-                continue
-            x0, y0, x1, y1 = r.box_xyxy
-            dps.append(DensePoseResult(labels=r.labels, uv=r.uv, box_xyxy=(x0 * sx, y0 * sy, x1 * sx, y1 * sy)))
-    extra = dict(pred.extra)
-    if extra.get(DP_POINTS_KEY) is not None:
-        extra[DP_POINTS_KEY] = [
-            None if p is None else {**p, "x": np.asarray(p["x"]) * sx, "y": np.asarray(p["y"]) * sy}
-            for p in extra[DP_POINTS_KEY]
-        ]
-    return FramePrediction((h1, w1), pred.boxes * scale, pred.scores, kps, dps, pred.is_ground_truth, extra)
 
 
 def render_overlay(image_bgr: np.ndarray, pred: FramePrediction, options: OverlayOptions | None = None) -> np.ndarray:
@@ -160,33 +124,6 @@ def side_by_side(
     return out
 
 
-def _box_xyxy(ann: Mapping[str, Any]) -> np.ndarray:
-    box = np.asarray(ann["bbox"], dtype=np.float32).reshape(4)
-    mode = int(ann.get("bbox_mode", 1))  # detectron2 BoxMode: 0 XYXY_ABS, 1 XYWH_ABS
-    if mode == 1:
-        return np.array([box[0], box[1], box[0] + box[2], box[1] + box[3]], dtype=np.float32)
-    if mode == 0:
-        return box
-    raise ValueError(f"unsupported bbox_mode {mode} (expected XYXY_ABS=0 or XYWH_ABS=1)")
-
-
-def densepose_points_abs(ann: Mapping[str, Any], box_xyxy: np.ndarray) -> dict[str, np.ndarray] | None:
-    """Annotated DensePose points of one annotation in absolute pixels, or None when absent.
-
-    ``dp_x``/``dp_y`` are 0..255 relative to the box: x_abs = x0 + dp_x / 256 * box_w.
-    """
-    if not ann.get("dp_x"):
-        return None
-    x0, y0, x1, y1 = (float(t) for t in box_xyxy)
-    return {
-        "x": x0 + np.asarray(ann["dp_x"], dtype=np.float32) / 256.0 * (x1 - x0),
-        "y": y0 + np.asarray(ann["dp_y"], dtype=np.float32) / 256.0 * (y1 - y0),
-        "i": np.asarray(ann["dp_I"], dtype=np.int64),
-        "u": np.asarray(ann["dp_U"], dtype=np.float32),
-        "v": np.asarray(ann["dp_V"], dtype=np.float32),
-    }
-
-
 def ground_truth_frame(record: Mapping[str, Any]) -> FramePrediction:
     """Ground truth of a detectron2 dataset dict as a FramePrediction (``is_ground_truth=True``).
 
@@ -199,7 +136,7 @@ def ground_truth_frame(record: Mapping[str, Any]) -> FramePrediction:
     size = (int(record["height"]), int(record["width"]))
     if not anns:
         return replace(FramePrediction.empty(size), is_ground_truth=True)
-    boxes = np.stack([_box_xyxy(a) for a in anns])
+    boxes = np.stack([annotation_box_xyxy(a) for a in anns])
     kps = None
     if any(a.get("keypoints") for a in anns):
         kps = np.zeros((len(anns), 17, 3), dtype=np.float32)

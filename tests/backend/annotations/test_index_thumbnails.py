@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
+import pytest
 
 from app.backend.annotations import AnnotationDocument
 from app.backend.annotations.index import build_index
@@ -29,17 +31,29 @@ def test_index_columns_filters_and_stats(coco_file: Path) -> None:
     assert stats["box_wh"].shape == (4, 2)
 
 
-def test_thumbnail_cache_memory_and_disk(coco_file: Path, tmp_path: Path) -> None:
-    img = coco_file.parent / "images" / "train" / "000000.jpg"
+def test_thumbnail_cache_memory_and_disk(tmp_path: Path) -> None:
+    img = tmp_path / "red_blue.jpg"
+    bgr = np.zeros((48, 64, 3), np.uint8)
+    bgr[:, :32] = (0, 0, 255)  # red left half, blue right half
+    bgr[:, 32:] = (255, 0, 0)
+    cv2.imwrite(str(img), bgr)
     cache = ThumbnailCache(tmp_path / "thumbs", size=32)
     assert cache.peek(img) is None
     t = cache.get(img, hint_wh=(64, 48))
     assert t.shape == (24, 32, 3) and t.dtype == np.uint8
+    assert t[:, :12].mean(axis=(0, 1)) == pytest.approx([255, 0, 0], abs=12)  # the picture itself, in RGB order
+    assert t[:, 20:].mean(axis=(0, 1)) == pytest.approx([0, 0, 255], abs=12)
     assert cache.peek(img) is t
-    assert len(list((tmp_path / "thumbs").rglob("*.jpg"))) == 1
-    fresh = ThumbnailCache(tmp_path / "thumbs", size=32)
-    again = fresh.get(img)
-    assert again.shape == t.shape  # from disk
+    (disk,) = (tmp_path / "thumbs").rglob("*.jpg")
+    stored = cv2.cvtColor(cv2.imread(str(disk), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    assert np.abs(stored.astype(int) - t).mean() < 3  # the disk copy is the same thumbnail (JPEG at 85)
+    # a new cache reads the disk copy instead of decoding the image again: mark the copy to tell them apart
+    marked = stored.copy()
+    marked[:4, :4] = (255, 0, 255)
+    cv2.imwrite(str(disk), cv2.cvtColor(marked, cv2.COLOR_RGB2BGR))
+    again = ThumbnailCache(tmp_path / "thumbs", size=32).get(img)
+    assert np.array_equal(again, cv2.cvtColor(cv2.imread(str(disk), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
+    assert again[:4, :4].mean(axis=(0, 1)).tolist() == pytest.approx([255, 0, 255], abs=40)
     assert cache.get(tmp_path / "nope.jpg") is None
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
     assert cache.get(tmp_path / "bad.jpg") is None

@@ -18,28 +18,11 @@ from app.backend.capture.pseudo_label import (
 )
 from app.backend.config import builtin_config, load_config
 from app.backend.structures import DensePoseResult
+from tests.tiny_config import tiny_opts
 
 
 def _opts(demo: Path, out: Path, max_iter: int, **extra: object) -> list[str]:
-    opts: dict[str, object] = {
-        "DATASETS.DEMO.ROOT": str(demo),
-        "OUTPUT_DIR": str(out),
-        "MODEL.MTN.OUTPUT_SIZE": [64, 64],
-        "SOLVER.IMS_PER_BATCH": 2,
-        "SOLVER.MAX_ITER": max_iter,
-        "SOLVER.WARMUP_ITERS": 1,
-        "SOLVER.STEPS": (max_iter + 10,),
-        "SOLVER.CHECKPOINT_PERIOD": 100,
-        "DATASETS.TEST": (),
-        "SEED": 3,
-        "UI.PREVIEW_PERIOD": 0,
-        "TEST.DETECTIONS_PER_IMAGE": 2,
-    }
-    opts.update({k.replace("__", "."): v for k, v in extra.items()})
-    flat: list[str] = []
-    for k, v in opts.items():
-        flat += [k, v if isinstance(v, str) else repr(v)]
-    return flat
+    return tiny_opts(demo, out, max_iter, SOLVER__WARMUP_ITERS=1, DATASETS__TEST=(), SEED=3, TEST__DETECTIONS_PER_IMAGE=2, **extra)
 
 
 IMAGE = {"INPUT__MODALITY": "image", "INPUT__MIN_SIZE_TRAIN": (64,), "INPUT__MAX_SIZE_TRAIN": 96,

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from app.backend.data import demo_body as body
-from app.backend.data.demo import demo_dataset_ready, generate_demo_dataset
+from app.backend.data.demo import demo_dataset_ready, ensure_demo_dataset, generate_demo_dataset
 from app.backend.data.rle import decode_dp_masks
 from app.backend.data.validate import validate_dataset
 from app.backend.structures.body import FINE_TO_COARSE, PART_FLIP
@@ -142,3 +143,24 @@ def test_train_uses_a_demo_of_other_sizes_as_it_is_and_says_so(tmp_path: Path, c
     (out / "val.json").unlink()  # incomplete: made again at the config's sizes
     ensure_demo_data(load_config(CONFIGS_DIR / "demo_cpu.yaml", ["DATASETS.DEMO.ROOT", str(out), *sizes]))
     assert demo_dataset_ready(out, 2, 1)
+
+
+def test_ensure_demo_dataset_is_the_one_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept when complete (other sizes too, unless asked to remake them); made when absent or broken."""
+    out, said = tmp_path / "demo", []
+    made = ensure_demo_dataset(out, 2, 1, seed=0, workers=1, log=said.append)
+    assert made.state == "generated" and made.root == out and made.seconds > 0 and demo_dataset_ready(out, 2, 1)
+    assert said == [f"generating the demo dataset (2 train + 1 val frames) in {out} ..."]
+    stamp = (out / "train.json").stat().st_mtime_ns
+    assert ensure_demo_dataset(out, 2, 1, workers=1).state == "ready"
+    assert ensure_demo_dataset(out, 3, 1, workers=1).state == "other_sizes"  # e.g. train's config asks for 3
+    assert (out / "train.json").stat().st_mtime_ns == stamp  # nothing was rewritten
+    assert ensure_demo_dataset(out, 3, 1, workers=1, remake="other_sizes").state == "generated"  # demo-data --if-missing
+    assert demo_dataset_ready(out, 3, 1)
+    assert ensure_demo_dataset(out, 3, 1, workers=1, remake="always").state == "generated"  # demo-data
+    next(out.glob("csi/train/*.npz")).unlink()  # incomplete
+    assert ensure_demo_dataset(out, 1, 1, workers=1).state == "generated" and demo_dataset_ready(out, 1, 1)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert ensure_demo_dataset("", 1, 1, workers=1).root == tmp_path / "data" / "wifi-densepose-studio" / "demo"
+    with pytest.raises(ValueError, match="remake"):
+        ensure_demo_dataset(out, remake="sometimes")

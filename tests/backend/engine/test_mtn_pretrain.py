@@ -9,10 +9,11 @@ import pytest
 import torch
 from detectron2.data import DatasetCatalog
 
+from app.backend.checkpoint import load_checkpoint_file
 from app.backend.config import ConfigError
 from app.backend.data import register_datasets
 from app.backend.data.mapper import WiFiDensePoseDatasetMapper
-from app.backend.engine import TrainControl, load_checkpoint_file, run_training
+from app.backend.engine import TrainControl, run_training
 from app.backend.engine.mtn_pretrain import (
     build_mtn_optimizer,
     check_pretrain_config,

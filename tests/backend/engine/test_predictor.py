@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from app.backend.engine.predictor import Predictor
 from app.backend.errors import CheckpointError, UserFacingError
 from app.backend.structures import FramePrediction
+from app.backend.vis import OverlayOptions
 
 
 @pytest.fixture
@@ -19,16 +20,22 @@ def predictor(tiny_cfg) -> Predictor:
     return Predictor(tiny_cfg("pred"), "")
 
 
-def test_predict_record_draws_on_the_rgb_frame(predictor: Predictor, demo_dataset_dir: Path) -> None:
-    data = json.loads((demo_dataset_dir / "val.json").read_text())
+def test_predict_record_draws_on_the_rgb_frame(tiny_cfg, demo_dataset_dir: Path) -> None:
     from app.backend.data import load_coco_densepose_json
 
+    predictor = Predictor(tiny_cfg("pred", MODEL__ROI_HEADS__SCORE_THRESH_TEST=0.0), "")  # an untrained model finds someone
     record = load_coco_densepose_json(demo_dataset_dir / "val.json")[0]
-    out = predictor.predict_record(record)
-    img = data["images"][0]
-    assert isinstance(out.prediction, FramePrediction)
-    assert out.prediction.image_size == (img["height"], img["width"])
-    assert out.overlay.shape == (img["height"], img["width"], 3) and out.overlay.dtype == np.uint8
+    frame = cv2.imread(record["file_name"], cv2.IMREAD_COLOR)
+    bare = predictor.predict_record(record, OverlayOptions(score_threshold=2.0))  # nobody drawn
+    out = predictor.predict_record(record, OverlayOptions(score_threshold=0.0, show_keypoints=False, opacity=0.0))
+    assert isinstance(out.prediction, FramePrediction) and len(out.prediction) > 0
+    assert out.prediction.image_size == frame.shape[:2] == (record["height"], record["width"])
+    assert np.array_equal(bare.overlay, frame)  # the overlay's canvas is the RGB frame itself
+    changed = np.any(out.overlay != frame, axis=2)
+    drawn = np.zeros_like(changed)
+    for x0, y0, x1, y1 in np.round(out.prediction.boxes).astype(int):
+        drawn[max(0, y0 - 30) : y1 + 3, max(0, x0 - 3) : x1 + 3] = True  # each box with its label above it
+    assert changed.any() and not (changed & ~drawn).any()  # drawn where the model found people, nowhere else
     assert out.mtn_image is not None and out.mtn_image.shape == (64, 64, 3)
 
 

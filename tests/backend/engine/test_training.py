@@ -11,10 +11,11 @@ import pytest
 import torch
 from detectron2.engine import HookBase
 
+from app.backend.checkpoint import load_checkpoint_file
 from app.backend.config import builtin_config, load_config
-from app.backend.engine import TrainControl, load_checkpoint_file, run_training
+from app.backend.engine import TrainControl, run_training
 from app.backend.structures import FramePrediction
-from tests.backend.engine.tiny_config import tiny_opts
+from tests.tiny_config import tiny_opts
 
 MAX_ITER = 6
 

@@ -6,22 +6,10 @@ import json
 import uuid
 
 import pytest
-import torch
 from detectron2.data import DatasetCatalog
-from detectron2.structures import Boxes, Instances
 
 from app.backend.config import get_cfg
 from app.backend.evaluation import DensePoseCOCOEvaluator, prediction_from_ground_truth
-
-
-def as_instances(pred) -> Instances:
-    inst = Instances(pred.image_size)
-    inst.pred_boxes = Boxes(torch.as_tensor(pred.boxes))
-    inst.scores = torch.as_tensor(pred.scores)
-    inst.pred_classes = torch.zeros(len(pred), dtype=torch.int64)
-    inst.pred_keypoints = torch.as_tensor(pred.keypoints)
-    inst.pred_densepose = pred.densepose
-    return inst
 
 
 @pytest.fixture
@@ -39,7 +27,7 @@ def test_evaluator_protocol_and_json(records, dataset_name, tmp_path):
     ev.reset()
     for r in records:
         inputs = [{"image_id": r["image_id"], "height": r["height"], "width": r["width"]}]
-        ev.process(inputs, [{"instances": as_instances(prediction_from_ground_truth(r))}])
+        ev.process(inputs, [{"prediction": prediction_from_ground_truth(r)}])
     res = ev.evaluate()
     assert set(res) == {"bbox", "keypoints", "densepose"}
     assert res["bbox"]["AP"] == pytest.approx(100.0)
@@ -54,12 +42,12 @@ def test_reset_clears_and_partial_images(records, dataset_name):
     ev = DensePoseCOCOEvaluator(dataset_name, output_dir=None)
     r = records[0]
     ev.process(
-        [{"image_id": 1, "height": 200, "width": 240}], [{"instances": as_instances(prediction_from_ground_truth(r))}]
+        [{"image_id": 1, "height": 200, "width": 240}], [{"prediction": prediction_from_ground_truth(r)}]
     )
     ev.reset()
     ev.process(
         [{"image_id": 2, "height": 200, "width": 240}],
-        [{"instances": as_instances(prediction_from_ground_truth(records[1]))}],
+        [{"prediction": prediction_from_ground_truth(records[1])}],
     )
     res = ev.evaluate()
     assert res["bbox"]["AP"] == pytest.approx(100.0), "only image 2 is evaluated"

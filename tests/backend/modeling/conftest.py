@@ -8,36 +8,33 @@ from detectron2.structures import Boxes, Instances, Keypoints
 
 from app.backend.config import CONFIGS_DIR, load_config
 from app.backend.structures import DensePoseInstance, DensePoseTargets
+from tests.tiny_config import tiny_opts
 
 SIZE = 64
 
-#: demo_cpu.yaml shrunk further: every branch present, every width tiny.
-TINY_OPTS = [
-    "MODEL.MTN.OUTPUT_SIZE", f"[{SIZE}, {SIZE}]",
-    "MODEL.MTN.ENCODER_DIMS", "[64]",
-    "MODEL.MTN.FUSION_DIMS", "[128]",
-    "MODEL.MTN.CONV_CHANNELS", "[8, 16]",
-    "MODEL.MTN.DECONV_CHANNELS", "[16, 16, 8, 8]",
-    "MODEL.FPN.OUT_CHANNELS", "32",
-    "MODEL.RPN.PRE_NMS_TOPK_TRAIN", "200",
-    "MODEL.RPN.POST_NMS_TOPK_TRAIN", "50",
-    "MODEL.RPN.PRE_NMS_TOPK_TEST", "100",
-    "MODEL.RPN.POST_NMS_TOPK_TEST", "30",
-    "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE", "32",
-    "MODEL.ROI_BOX_HEAD.FC_DIM", "64",
-    "MODEL.ROI_KEYPOINT_HEAD.CONV_DIMS", "(32, 32)",
-    "MODEL.ROI_DENSEPOSE_HEAD.DECODER_CONV_DIMS", "32",
-    "MODEL.ROI_DENSEPOSE_HEAD.DECODER_NUM_CLASSES", "32",
-    "MODEL.ROI_DENSEPOSE_HEAD.CONV_HEAD_DIM", "32",
-    "MODEL.ROI_KP_DP_REFINE.CONV_DIM", "32",
-    "TEST.DETECTIONS_PER_IMAGE", "5",
+#: The tests' tiny config shrunk further: every branch present, every width tiny.
+TINY_OPTS = tiny_opts(
+    MODEL__MTN__OUTPUT_SIZE=[SIZE, SIZE],
+    MODEL__MTN__CONV_CHANNELS=[8, 16],
+    MODEL__MTN__DECONV_CHANNELS=[16, 16, 8, 8],
+    MODEL__FPN__OUT_CHANNELS=32,
+    MODEL__RPN__PRE_NMS_TOPK_TRAIN=200,
+    MODEL__RPN__POST_NMS_TOPK_TRAIN=50,
+    MODEL__RPN__PRE_NMS_TOPK_TEST=100,
+    MODEL__RPN__POST_NMS_TOPK_TEST=30,
+    MODEL__ROI_HEADS__BATCH_SIZE_PER_IMAGE=32,
+    MODEL__ROI_BOX_HEAD__FC_DIM=64,
+    MODEL__ROI_KEYPOINT_HEAD__CONV_DIMS=(32, 32),
+    MODEL__ROI_DENSEPOSE_HEAD__DECODER_CONV_DIMS=32,
+    MODEL__ROI_DENSEPOSE_HEAD__DECODER_NUM_CLASSES=32,
+    MODEL__ROI_DENSEPOSE_HEAD__CONV_HEAD_DIM=32,
+    MODEL__ROI_KP_DP_REFINE__CONV_DIM=32,
     # the paper's CSI path (global normalisation, no MTN part loss, MTN trained end to end); tests of the demo's
     # additions turn them on explicitly
-    "INPUT.CSI.NORMALIZATION", "global",
-    "MODEL.LOSS_WEIGHTS.MTN_PARTS", "0.0",
-    "MODEL.MTN.DETECTOR_GRAD_SCALE", "1.0",
-    "SOLVER.MTN_PRETRAIN.ITERS", "0",
-]  # fmt: skip
+    INPUT__CSI__NORMALIZATION="global",
+    MODEL__LOSS_WEIGHTS__MTN_PARTS=0.0,
+    MODEL__MTN__DETECTOR_GRAD_SCALE=1.0,
+)
 
 
 def tiny_cfg(*extra: str):

@@ -100,7 +100,7 @@ def test_densepose_s1x_state_dict_keys_and_shapes(s1x_model, d2_keypoint_rcnn):
 
 def test_densepose_s1x_pkl_checkpoint_loads_with_nothing_missing(s1x_model, tmp_path):
     """A model-zoo style .pkl (numpy arrays, {'model', '__author__'}) loads completely, code-free."""
-    from app.backend.engine.checkpoint import AtomicCheckpointer
+    from app.backend.checkpoint import AtomicCheckpointer, read_checkpoint
 
     g = torch.Generator().manual_seed(1)
     weights = {k: torch.randn(v.shape, generator=g).numpy() for k, v in s1x_model.state_dict().items()}
@@ -109,7 +109,7 @@ def test_densepose_s1x_pkl_checkpoint_loads_with_nothing_missing(s1x_model, tmp_
         pickle.dump({"model": weights, "__author__": "densepose-test"}, f)
     target = build_model(load_config(S1X, ["MODEL.DEVICE", "cpu"]))
     ckpt = AtomicCheckpointer(target)
-    incompatible = ckpt._load_model(ckpt._load_file(str(path)))
+    incompatible = ckpt.load_model_state(read_checkpoint(str(path)))
     assert (
         incompatible.missing_keys == [] and incompatible.unexpected_keys == [] and incompatible.incorrect_shapes == []
     )

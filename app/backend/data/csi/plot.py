@@ -9,12 +9,12 @@ the pair named at the left (``RX1-TX1`` ...). Non-finite raw values are drawn ma
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from app.backend.atomic_write import atomic_write
 from app.backend.data.csi.summary import ProcessedRecording
 
 PANEL_W = 440
@@ -113,18 +113,10 @@ def render_csi_heatmaps(proc: ProcessedRecording) -> np.ndarray:
 
 
 def write_png(path: str | os.PathLike, image_bgr: np.ndarray) -> Path:
-    """Encode a BGR uint8 image as PNG and write it atomically (temporary file + ``os.replace``)."""
+    """Encode a BGR uint8 image as PNG and write it with :func:`~app.backend.atomic_write.atomic_write`."""
     ok, buf = cv2.imencode(".png", image_bgr)
     if not ok:
         raise OSError(f"{path}: PNG encoding failed")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.tobytes())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return atomic_write(out, buf.tobytes())

@@ -30,12 +30,12 @@ packets per 10-FPS video frame; the paper's Intel 5300 setup also sends 100 pack
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from app.backend.atomic_write import atomic_write
 from app.backend.data.csi.intel5300 import looks_like_intel5300, read_intel5300
 from app.backend.data.csi.recording import CsiRecording
 from app.backend.errors import CsiFormatError
@@ -273,8 +273,8 @@ def write_csi_npz(
     """Write one CSI sample in our format ``wifi-densepose-csi/1`` (atomic).
 
     Args:
-        path: destination ``.npz`` (written to a temporary file in the same folder, then
-            moved into place with ``os.replace``: readers never see a half-written file).
+        path: destination ``.npz`` (written with :func:`~app.backend.atomic_write.atomic_write`:
+            readers never see a half-written file).
         amplitude: (P, S, R, T) real, stored as float32.
         phase: (P, S, R, T) raw phase in radians, stored as float32.
         timestamps: (P,) seconds, stored as float64, non-decreasing.
@@ -299,12 +299,5 @@ def write_csi_npz(
             arrays[name] = np.asarray(counts, dtype=np.int16).reshape(-1)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    # one file of a bulk write (an import, the demo): atomic, not fsync-ed (see atomic_write)
+    return atomic_write(out, lambda f: np.savez(f, **arrays), durable=False)

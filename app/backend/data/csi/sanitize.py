@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from app.backend.atomic_write import atomic_write_json
 from app.backend.errors import CsiFormatError, DatasetError
 
 STATS_FORMAT = "wifi-densepose-csi-stats/1"
@@ -227,18 +227,10 @@ class CsiStats:
             setattr(cfg.INPUT.CSI, key.rsplit(".", 1)[1], float(value))
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write as JSON (atomic: temporary file + ``os.replace``)."""
+        """Write as JSON (:func:`~app.backend.atomic_write.atomic_write_json`)."""
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"format": STATS_FORMAT, **asdict(self)}, f, indent=1)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return out
+        return atomic_write_json(out, {"format": STATS_FORMAT, **asdict(self)}, indent=1, ensure_ascii=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CsiStats:

@@ -25,6 +25,7 @@ from detectron2.structures import Instances
 from torch.nn import functional as F
 
 from app.backend.modeling.densepose.outputs import DensePoseOutputs
+from app.backend.structures.box_grid import grid_to_abs
 
 
 def sample_points(maps: torch.Tensor, roi: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -137,10 +138,8 @@ class DensePoseChartLoss:
                 for j, dp in enumerate(inst.gt_densepose):
                     if dp is None or len(dp) == 0:
                         continue
-                    gx0, gy0, gx1, gy1 = gt_boxes[j]
                     ex0, ey0, ex1, ey1 = est_boxes[j]
-                    ax = gx0 + dp.x.to(dev) / 256.0 * (gx1 - gx0)
-                    ay = gy0 + dp.y.to(dev) / 256.0 * (gy1 - gy0)
+                    ax, ay = grid_to_abs(dp.x.to(dev), dp.y.to(dev), gt_boxes[j])
                     insides.append((ax >= ex0) & (ax <= ex1) & (ay >= ey0) & (ay <= ey1))
                     # positions relative to the proposal box (0..1 spans it)
                     xs.append((ax - ex0) / (ex1 - ex0).clamp(min=1e-6))

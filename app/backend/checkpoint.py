@@ -1,10 +1,14 @@
-"""Atomic, safe checkpoint I/O on top of detectron2's :class:`DetectionCheckpointer`.
+"""Checkpoints: atomic writes and code-free reads on top of detectron2's :class:`DetectionCheckpointer`.
 
-Writes: every ``.pth`` file and the ``last_checkpoint`` tag are written to a temporary
-file in the same folder, flushed and ``fsync``-ed, then moved into place with
-``os.replace`` (atomic on POSIX and Windows). The tag is written only after the model
-file is complete, so a process killed at any moment leaves either the previous good
-checkpoint or the new one, never a half-written file that ``--resume`` would pick up.
+Below the model and the engine: the trainer saves and resumes through
+:class:`AtomicCheckpointer`, the predictor and the transfer teacher load through it, and
+:func:`latest_checkpoint` finds what a run left behind.
+
+Writes: every ``.pth`` file and the ``last_checkpoint`` tag go through
+:func:`~app.backend.atomic_write.atomic_write` (temporary file, fsync, atomic rename). The
+tag is written only after the model file is complete, so a process killed at any moment
+leaves either the previous good checkpoint or the new one, never a half-written file that
+``--resume`` would pick up.
 
 Reads: ``.pth`` files go through ``torch.load(weights_only=True)`` (tensors, numbers,
 strings and containers only: no code runs); detectron2/Detectron model-zoo ``.pkl``
@@ -21,50 +25,16 @@ import io
 import logging
 import os
 import pickle
-import tempfile
 from typing import Any
 
 import numpy as np
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
 
+from app.backend.atomic_write import atomic_write, temp_target
 from app.backend.errors import CheckpointError
 
 logger = logging.getLogger(__name__)
-
-TMP_MARK = ".tmp-"
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, os.replace)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + TMP_MARK, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: str) -> None:
-    """Make the rename durable (no-op where directories cannot be opened, e.g. Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickler for model-zoo ``.pkl`` weights: numpy arrays, scalars and containers only."""
@@ -114,6 +84,62 @@ def load_checkpoint_file(path: str) -> dict[str, Any]:
     return data
 
 
+def read_checkpoint(path: str) -> dict[str, Any]:
+    """A checkpoint file in the form :class:`DetectionCheckpointer` loads, read without running code.
+
+    ``.pth``: ``{"model": state dict, ...}`` as saved (a bare state dict is wrapped).
+    ``.pkl``: a detectron2 model-zoo dict as is; Detectron (Caffe2) blobs become
+    ``{"model": blobs, "__author__": "Caffe2", "matching_heuristics": True}``.
+
+    Raises:
+        CheckpointError: unreadable file, or no dict of weights under ``"model"``.
+    """
+    data = load_checkpoint_file(path)
+    if path.endswith(".pkl"):
+        if "model" in data and "__author__" in data:
+            return data
+        if "blobs" in data:
+            data = data["blobs"]
+        data = {k: v for k, v in data.items() if not k.endswith("_momentum")}
+        return {"model": data, "__author__": "Caffe2", "matching_heuristics": True}
+    if "model" not in data:
+        data = {"model": data}
+    if not isinstance(data["model"], dict):
+        raise CheckpointError(f"cannot read checkpoint {path}: 'model' is not a dict of tensors")
+    return data
+
+
+def tagged_checkpoint(folder: str | os.PathLike[str]) -> str:
+    """The path ``folder/last_checkpoint`` names ("" when there is no tag).
+
+    Raises:
+        CheckpointError: the tag names anything but a plain file name in ``folder``
+            (a path, a hidden file or nothing): an output folder is untrusted input.
+    """
+    try:
+        with open(os.path.join(folder, "last_checkpoint"), encoding="utf-8") as f:
+            name = f.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    if not name or os.sep in name or (os.altsep and os.altsep in name) or name.startswith("."):
+        raise CheckpointError(f"{folder}/last_checkpoint names an invalid file {name!r}")
+    return os.path.join(folder, name)
+
+
+def latest_checkpoint(output_dir: str | os.PathLike[str]) -> str:
+    """The checkpoint a run left in ``output_dir``: the file ``last_checkpoint`` names when it is
+    valid and present, else ``model_final.pth`` when present, else ""."""
+    try:
+        tagged = tagged_checkpoint(output_dir)
+    except CheckpointError as exc:
+        logger.warning("%s; ignoring it", exc)
+        tagged = ""
+    if tagged and os.path.isfile(tagged):
+        return tagged
+    final = os.path.join(output_dir, "model_final.pth")
+    return final if os.path.isfile(final) else ""
+
+
 class AtomicCheckpointer(DetectionCheckpointer):
     """:class:`DetectionCheckpointer` with atomic writes and code-free reads.
 
@@ -133,44 +159,27 @@ class AtomicCheckpointer(DetectionCheckpointer):
         save_file = os.path.join(self.save_dir, basename)
         os.makedirs(self.save_dir, exist_ok=True)
         self.logger.info("Saving checkpoint to %s", save_file)
-        fd, tmp = tempfile.mkstemp(prefix=basename + TMP_MARK, dir=self.save_dir)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(data, f)
-                f.flush()
-                os.fsync(f.fileno())
-            self._before_replace(tmp)
-            os.replace(tmp, save_file)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(self.save_dir)
+        atomic_write(save_file, lambda f: torch.save(data, f), check=lambda tmp: self._before_replace(str(tmp)))
         self.tag_last_checkpoint(basename)
 
     def _before_replace(self, tmp_path: str) -> None:
-        """Called between the complete write of the temp file and its rename (no-op)."""
+        """Called between the complete write of the temp file and its rename (no-op; tests inject faults here)."""
 
     def tag_last_checkpoint(self, last_filename_basename: str) -> None:
-        atomic_write_bytes(os.path.join(self.save_dir, "last_checkpoint"), last_filename_basename.encode())
+        atomic_write(os.path.join(self.save_dir, "last_checkpoint"), last_filename_basename)
 
     def get_checkpoint_file(self) -> str:
-        try:
-            with open(os.path.join(self.save_dir, "last_checkpoint")) as f:
-                name = f.read().strip()
-        except OSError:
-            return ""
-        if not name or os.sep in name or (os.altsep and os.altsep in name) or name.startswith("."):
-            raise CheckpointError(f"{self.save_dir}/last_checkpoint names an invalid file {name!r}")
-        return os.path.join(self.save_dir, name)
+        """:func:`tagged_checkpoint` of ``save_dir`` (raises CheckpointError for an invalid tag)."""
+        return tagged_checkpoint(self.save_dir)
 
     def remove_stale_temp_files(self) -> list[str]:
-        """Delete temp files left by a save that was killed (only our own ``*.pth.tmp-*`` names)."""
+        """Delete temp files left by a save that was killed (only those of ``*.pth`` and ``last_checkpoint``)."""
         removed = []
         if not self.save_dir or not os.path.isdir(self.save_dir):
             return removed
         for fname in os.listdir(self.save_dir):
-            if TMP_MARK in fname and (fname.startswith("last_checkpoint") or ".pth" + TMP_MARK in fname):
+            target = temp_target(fname)
+            if target is not None and (target == "last_checkpoint" or target.endswith(".pth")):
                 os.unlink(os.path.join(self.save_dir, fname))
                 removed.append(fname)
         if removed:
@@ -188,16 +197,13 @@ class AtomicCheckpointer(DetectionCheckpointer):
             raise CheckpointError(f"checkpoint {path} does not fit this model/trainer: {exc}") from None
 
     def _load_file(self, filename: str) -> dict[str, Any]:
-        data = load_checkpoint_file(filename)
-        if filename.endswith(".pkl"):
-            if "model" in data and "__author__" in data:
-                return data
-            if "blobs" in data:
-                data = data["blobs"]
-            data = {k: v for k, v in data.items() if not k.endswith("_momentum")}
-            return {"model": data, "__author__": "Caffe2", "matching_heuristics": True}
-        if "model" not in data:
-            data = {"model": data}
-        if not isinstance(data["model"], dict):
-            raise CheckpointError(f"cannot read checkpoint {filename}: 'model' is not a dict of tensors")
-        return data
+        return read_checkpoint(filename)
+
+    def load_model_state(self, checkpoint: dict[str, Any]) -> Any:
+        """Load a :func:`read_checkpoint` dict into the model (detectron2's name matching for
+        model-zoo files; weights of another shape are skipped and logged).
+
+        Returns:
+            The incompatible keys: ``missing_keys``, ``unexpected_keys``, ``incorrect_shapes``.
+        """
+        return self._load_model(checkpoint)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +13,12 @@ import pytest
 import torch
 from torch import nn
 
-from app.backend.engine.checkpoint import AtomicCheckpointer, load_checkpoint_file
+from app.backend.atomic_write import temp_target
+from app.backend.checkpoint import AtomicCheckpointer, latest_checkpoint, load_checkpoint_file
 from app.backend.errors import CheckpointError
+from tests.kill import kill_at_marker
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _model(seed: int) -> nn.Module:
@@ -32,12 +31,29 @@ def test_save_writes_complete_file_and_tag(tmp_path: Path) -> None:
     ckpt = AtomicCheckpointer(model, str(tmp_path))
     ckpt.save("model_0000004", iteration=4)
     assert (tmp_path / "last_checkpoint").read_text() == "model_0000004.pth"
-    assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
+    assert [p.name for p in tmp_path.iterdir() if temp_target(p.name)] == []
     other = _model(1)
     extra = AtomicCheckpointer(other, str(tmp_path)).resume_or_load("", resume=True)
     assert extra["iteration"] == 4
     for a, b in zip(model.state_dict().values(), other.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_latest_checkpoint_follows_a_valid_tag_and_falls_back_to_model_final(tmp_path: Path) -> None:
+    assert latest_checkpoint(tmp_path) == ""
+    AtomicCheckpointer(_model(0), str(tmp_path)).save("model_0000004")
+    assert latest_checkpoint(tmp_path) == str(tmp_path / "model_0000004.pth")
+    (tmp_path / "model_final.pth").write_bytes((tmp_path / "model_0000004.pth").read_bytes())
+    (tmp_path / "model_0000004.pth").unlink()  # the tag names a file that is gone
+    assert latest_checkpoint(tmp_path) == str(tmp_path / "model_final.pth")
+    outside = tmp_path.parent / "elsewhere.pth"
+    outside.write_bytes(b"x")
+    for bad in ("../elsewhere.pth", str(outside), ".hidden.pth", ""):
+        (tmp_path / "last_checkpoint").write_text(bad)
+        assert latest_checkpoint(tmp_path) == str(tmp_path / "model_final.pth")  # an invalid tag is ignored ...
+        if bad:
+            with pytest.raises(CheckpointError, match="invalid file"):  # ... but resuming refuses it
+                AtomicCheckpointer(_model(0), str(tmp_path)).get_checkpoint_file()
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04truncated zip"])
@@ -93,7 +109,7 @@ _KILLED_SAVE = textwrap.dedent(
     """
     import sys, time, torch
     from torch import nn
-    from app.backend.engine.checkpoint import AtomicCheckpointer
+    from app.backend.checkpoint import AtomicCheckpointer
 
     out, marker = sys.argv[1], sys.argv[2]
 
@@ -117,26 +133,15 @@ _KILLED_SAVE = textwrap.dedent(
 def test_kill_during_save_keeps_previous_checkpoint(tmp_path: Path) -> None:
     out, marker = tmp_path / "out", tmp_path / "saving"
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", _KILLED_SAVE, str(out), str(marker)], cwd=REPO)
-    try:
-        deadline = time.monotonic() + 120
-        while not marker.exists():
-            assert proc.poll() is None, "the saving process ended early"
-            assert time.monotonic() < deadline, "the save never started"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_at_marker([sys.executable, "-c", _KILLED_SAVE, str(out), str(marker)], marker, REPO)
     names = sorted(os.listdir(out))
     assert "model_0000009.pth" not in names  # the interrupted file never took the real name
-    assert any(".tmp-" in n for n in names)  # the half-way write was in a temp file
+    assert any(temp_target(n) for n in names)  # the half-way write was in a temp file
     assert (out / "last_checkpoint").read_text() == "model_0000004.pth"
     model = nn.Linear(4, 3)
     ckpt = AtomicCheckpointer(model, str(out))
     ckpt.remove_stale_temp_files()
-    assert not any(".tmp-" in n for n in os.listdir(out))
+    assert not any(temp_target(n) for n in os.listdir(out))
     extra = ckpt.resume_or_load("", resume=True)
     assert extra["iteration"] == 4
     torch.manual_seed(0)
