@@ -12,6 +12,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    from app.ui.app import run_app
+    from app.ui.shell.app import run_app
 
     return run_app(project=getattr(args, "project", None))

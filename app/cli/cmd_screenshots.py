@@ -18,7 +18,7 @@ def run_screenshots(args: argparse.Namespace) -> int:
 
     if args.iterations < 1:
         raise UserError("--iterations must be at least 1")
-    from app.ui.screenshots import take_screenshots
+    from app.ui.shell.screenshots import take_screenshots
 
     paths = take_screenshots(args.out, iterations=args.iterations, project_dir=args.project_dir)
     print(f"{len(paths)} screenshots in {args.out}")

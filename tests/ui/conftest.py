@@ -33,7 +33,7 @@ TINY = {
 @pytest.fixture
 def qapp_settings(qapp):
     """The QApplication configured like the app (INI settings under this test's XDG_CONFIG_HOME)."""
-    from app.ui.app import make_application
+    from app.ui.shell.app import make_application
 
     return make_application()
 
@@ -42,7 +42,7 @@ def qapp_settings(qapp):
 def demo_project(tmp_path: Path, demo_dataset_dir: Path):
     """A project on the session's small demo dataset with the TINY overrides."""
     from app.backend.config import builtin_config
-    from app.ui.project import Project
+    from app.ui.shell.project import Project
 
     overrides = {**TINY, "DATASETS.DEMO.ROOT": str(demo_dataset_dir)}
     return Project.create(tmp_path / "proj", builtin_config("demo_cpu"), name="test", overrides=overrides)

@@ -1,0 +1,81 @@
+"""MTN preview on the real Intel 5300 capture, an MM-Fi frame and a demo sample, with a tiny real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.ui.mtn_preview.mtn_preview_view import MtnPreviewView
+
+TINY_OPTS = ["MODEL.MTN.OUTPUT_SIZE", "[64, 64]", "MODEL.MTN.ENCODER_DIMS", "[64]", "MODEL.MTN.FUSION_DIMS", "[128]"]
+
+
+@pytest.fixture(scope="module")
+def tiny_cfg():
+    from app.backend.config import builtin_config, load_config
+
+    return load_config(builtin_config("demo_cpu"), TINY_OPTS)
+
+
+@pytest.fixture
+def view(qtbot):
+    v = MtnPreviewView()
+    qtbot.addWidget(v)
+    v.resize(1200, 800)
+    v.show()
+    yield v
+    v.shutdown()
+
+
+def test_intel5300_heatmaps_mtn_and_scrubbing(qtbot, view: MtnPreviewView, intel_dat: Path, tiny_cfg) -> None:
+    view.set_model(tiny_cfg)
+    with qtbot.waitSignal(view.mtnUpdated, timeout=120000) as first:
+        view.open_file(intel_dat)
+    assert first.args == [0]
+    rec = view.payload["recording"]
+    p, s, r, t = rec.amplitude.shape
+    assert view.amplitude.data.shape == (r * t * s, p) == (270, 540)
+    assert view.phase.data.shape == view.sanitized.data.shape == (270, 540)
+    assert np.isfinite(view.sanitized.data).all()
+    assert view.slider.maximum() + 1 == 540 // 5
+    assert view.window_label.text() == "window 1/108 (packets 0..4)"
+    for ch in view.channels:
+        assert ch.data.shape == (64, 64)
+    assert view.composite.data.shape == (64, 64, 3) and view.composite.data.dtype == np.uint8
+    assert view.frame.data is None  # a bare .dat file has no paired frame
+    first_out = view.mtn["channels"].copy()
+    with qtbot.waitSignal(view.mtnUpdated, timeout=60000) as moved:
+        view.slider.setValue(50)
+    assert moved.args == [250]
+    assert view.amplitude.region.getRegion() == (250, 255)
+    assert not np.allclose(view.mtn["channels"], first_out)  # a different window gives a different image
+
+
+def test_mmfi_frame(qtbot, view: MtnPreviewView, mmfi_frames: list[Path], tiny_cfg) -> None:
+    view.set_model(tiny_cfg)
+    with qtbot.waitSignal(view.mtnUpdated, timeout=120000):
+        view.open_file(mmfi_frames[0])
+    rec = view.payload["recording"]
+    assert rec.amplitude.shape[:2] == (10, 114)  # MM-Fi: 10 packets x 114 subcarriers per frame
+    assert view.amplitude.data.shape == (3 * rec.amplitude.shape[3] * 114, 10)
+    assert view.slider.maximum() + 1 == 2
+    assert view.composite.data.shape == (64, 64, 3)
+
+
+def test_demo_sample_with_paired_frame_without_model(qtbot, view: MtnPreviewView, demo_dataset_dir: Path) -> None:
+    csi = demo_dataset_dir / "csi" / "train" / "000000.npz"
+    frame = demo_dataset_dir / "images" / "train" / "000000.jpg"
+    with qtbot.waitSignal(view.loaded, timeout=60000):
+        view.open_sample(csi, frame)
+    assert view.frame.data.shape == (240, 320, 3)
+    assert view.composite.data is None  # no model configured: the panel says so
+
+
+def test_unreadable_file_reports_error(qtbot, view: MtnPreviewView, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.dat"
+    bad.write_bytes(b"\x00\x01garbage" * 10)
+    with qtbot.waitSignal(view.failed, timeout=30000) as err:
+        view.open_file(bad)
+    assert "bad.dat" in err.args[0]
