@@ -7,11 +7,11 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gui", help="open the desktop app (the default)")
-    p.add_argument("--project", help="project folder or .wdproj file to open")
+    p.add_argument("--project", help="project folder or .wdsproj file to open")
     p.set_defaults(func=run_gui)
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    from app.ui.shell.app import run_app
+    from app.ui.shell.main_window import run_app
 
     return run_app(project=getattr(args, "project", None))

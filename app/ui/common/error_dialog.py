@@ -1,4 +1,4 @@
-"""Dialogs of the app: errors with their traceback, About."""
+"""The error dialog of the app: a one-line message and, for a bug, its traceback."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QMessageBox,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
-
-from app.ui.shell.app import APP_NAME
 
 
 class ErrorDialog(QDialog):
@@ -44,12 +41,3 @@ class ErrorDialog(QDialog):
         layout.addWidget(self.details, 1)
         layout.addWidget(buttons)
 
-
-def show_about(parent: QWidget) -> None:
-    QMessageBox.about(
-        parent,
-        f"About {APP_NAME}",
-        f"<b>{APP_NAME}</b><br>DensePose from WiFi on detectron2: dataset, MTN preview, config, "
-        "training and inference in one app.<br><br>Method: Geng, Huang, De la Torre, "
-        "<i>DensePose From WiFi</i> (arXiv 2301.00250).",
-    )

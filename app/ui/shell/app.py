@@ -1,4 +1,4 @@
-"""QApplication start-up for ``python main.py``."""
+"""The app's names and its QApplication (INI preferences under ``$XDG_CONFIG_HOME``)."""
 
 from __future__ import annotations
 
@@ -32,11 +32,3 @@ def make_application(argv: list[str] | None = None):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(settings_dir()))
     return app
 
-
-def run_app(project: str | None = None) -> int:
-    app = make_application()
-    from app.ui.shell.main_window import MainWindow
-
-    window = MainWindow(project=project)
-    window.show()
-    return app.exec()

@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.common.error_dialog import ErrorDialog, show_about
+from app.ui.common.error_dialog import ErrorDialog
 from app.ui.config.config_view import ConfigView
 from app.ui.inference.inference_view import InferenceView, dataset_samples, latest_checkpoint
-from app.ui.shell.app import APP_NAME
+from app.ui.shell.app import APP_NAME, make_application
 from app.ui.shell.project import Project, ProjectError
 from app.ui.training.training_view import TrainingView
 from app.ui.training.training_worker import FunctionWorker, join_thread, start_in_thread
@@ -344,7 +344,13 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _about(self) -> None:
-        show_about(self)
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b><br>DensePose from WiFi on detectron2: dataset, MTN preview, config, "
+            "training and inference in one app.<br><br>Method: Geng, Huang, De la Torre, "
+            "<i>DensePose From WiFi</i> (arXiv 2301.00250).",
+        )
 
     def _error(self, title: str, message: str, details: str = "") -> None:
         dialog = ErrorDialog(title, message, details, self)
@@ -373,3 +379,11 @@ class MainWindow(QMainWindow):
             if view not in (self.training_view, self.inference_view) and hasattr(view, "shutdown"):
                 view.shutdown()
         super().closeEvent(event)
+
+
+def run_app(project: str | None = None) -> int:
+    """``python main.py``: the QApplication, the main window on ``project`` (None: the last or the demo)."""
+    app = make_application()
+    window = MainWindow(project=project)
+    window.show()
+    return app.exec()
