@@ -196,6 +196,11 @@ class InferenceView(QWidget):
             self.sample_combo.setCurrentIndex(0)
             self._source = self._records[0]
 
+    def current_sample(self) -> dict | None:
+        """The dataset dict chosen in the sample list (None when there are no samples)."""
+        index = self.sample_combo.currentIndex()
+        return self._records[index] if 0 <= index < len(self._records) else None
+
     def set_checkpoint(self, path: str) -> None:
         self.ckpt_edit.setText(path)
 

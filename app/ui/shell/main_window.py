@@ -1,8 +1,8 @@
 """Main window: composes the views; owns nothing but layout, menus, the status bar and the project.
 
-Views: Dataset, MTN Preview (app part 2, plugged in when importable), Config, Training,
-Inference. Undo/redo of the Edit menu goes through one QUndoGroup that each view's
-QUndoStack joins; the stack of the visible view is the active one.
+Views: Dataset, MTN Preview, Config, Training, Inference (one feature package each; the
+shell is the only place that imports them all). Undo/redo of the Edit menu goes through one
+QUndoGroup that each view's QUndoStack joins; the stack of the visible view is the active one.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QSettings, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -25,25 +25,15 @@ from PySide6.QtWidgets import (
 
 from app.ui.common.error_dialog import ErrorDialog
 from app.ui.config.config_view import ConfigView
+from app.ui.dataset.dataset_view import DatasetView
 from app.ui.inference.inference_view import InferenceView, dataset_samples, latest_checkpoint
+from app.ui.mtn_preview.mtn_preview_view import MtnPreviewView
 from app.ui.shell.app import APP_NAME, make_application
 from app.ui.shell.project import Project, ProjectError
 from app.ui.training.training_view import TrainingView
 from app.ui.training.training_worker import FunctionWorker, join_thread, start_in_thread
 
 MAX_RECENT = 8
-#: (tab title, module, class) of the views built by app part 2; a placeholder stands in until they exist.
-PART2_VIEWS = (("Dataset", "app.ui.dataset.dataset_view", "DatasetView"),
-               ("MTN Preview", "app.ui.mtn_preview.mtn_preview_view", "MtnPreviewView"))
-
-
-def _optional_view(module: str, cls: str, parent: QWidget) -> QWidget:
-    try:
-        return getattr(importlib.import_module(module), cls)(parent)
-    except (ImportError, AttributeError):
-        label = QLabel(f"{cls} is not available in this build.", parent)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        return label
 
 
 def device_text() -> str:
@@ -76,26 +66,20 @@ class MainWindow(QMainWindow):
         self._progress: QProgressDialog | None = None
 
         self.tabs = QTabWidget(self)
-        self.views: dict[str, QWidget] = {}
-        for title, module, cls in PART2_VIEWS:
-            self.views[title] = _optional_view(module, cls, self)
+        self.dataset_view = DatasetView(self)
+        self.mtn_preview_view = MtnPreviewView(self)
         self.config_view = ConfigView(self)
         self.training_view = TrainingView(self)
         self.inference_view = InferenceView(self)
-        self.views.update({"Config": self.config_view, "Training": self.training_view,
-                           "Inference": self.inference_view})
+        self.views: dict[str, QWidget] = {
+            "Dataset": self.dataset_view, "MTN Preview": self.mtn_preview_view, "Config": self.config_view,
+            "Training": self.training_view, "Inference": self.inference_view}
         for title, view in self.views.items():
             self.tabs.addTab(view, title)
-            if hasattr(view, "set_undo_group"):  # views with several stacks join the group themselves
-                view.set_undo_group(self.undo_group)
-                continue
-            stack = getattr(view, "undo_stack", None) or getattr(getattr(view, "form", None), "undo_stack", None)
-            if stack is not None:
-                self.undo_group.addStack(stack)
-            if hasattr(view, "set_undo_group"):  # views with one undo stack per open file (Dataset)
-                view.set_undo_group(self.undo_group)
+        self.dataset_view.set_undo_group(self.undo_group)  # one undo stack per open file: it joins them itself
+        self.undo_group.addStack(self.config_view.form.undo_stack)
         self.tabs.currentChanged.connect(self._on_tab_changed)
-        self._connect_part2_views()
+        self.dataset_view.mtnPreviewRequested.connect(self._show_mtn_preview)
         self.setCentralWidget(self.tabs)
         self.training_view.set_config_provider(self.config_view.current_config)
         self.inference_view.set_config_provider(self.config_view.current_config)
@@ -273,17 +257,11 @@ class MainWindow(QMainWindow):
         if isinstance(act, QAction):
             self._try_open(str(act.data()))
 
-    def _connect_part2_views(self) -> None:
-        """Dataset view -> MTN preview of a sample (both views are app part 2)."""
-        dataset, preview = self.views.get("Dataset"), self.views.get("MTN Preview")
-        if hasattr(dataset, "mtnPreviewRequested") and hasattr(preview, "open_sample"):
-            dataset.mtnPreviewRequested.connect(self._show_mtn_preview)
-
     @Slot(object, object)
     def _show_mtn_preview(self, csi_path: Any, frame_path: Any) -> None:
-        preview = self.views["MTN Preview"]
-        preview.open_sample(csi_path, frame_path)
-        self.tabs.setCurrentWidget(preview)
+        """Dataset view -> MTN preview of the chosen sample."""
+        self.mtn_preview_view.open_sample(csi_path, frame_path)
+        self.tabs.setCurrentWidget(self.mtn_preview_view)
 
     @Slot()
     def _on_view_action(self) -> None:

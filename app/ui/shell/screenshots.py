@@ -120,14 +120,13 @@ def take_screenshots(out_dir: str | Path, iterations: int = 20, project_dir: str
             wait_for(iv.resultReady, 600_000)
             settle(500)
 
-    mtn = win.views.get("MTN Preview")
-    if hasattr(mtn, "open_sample") and iv.sample_combo.count():
-        record = iv._records[iv.sample_combo.currentIndex()]
-        if record.get("csi_file"):
-            frame = Path(record["file_name"]) if record.get("file_name") else None
-            mtn.open_sample(Path(record["csi_file"]), frame)
-            win.tabs.setCurrentWidget(mtn)
-            settle(5000)  # its worker reads the recording and runs the MTN
+    mtn = win.mtn_preview_view
+    record = iv.current_sample()
+    if record is not None and record.get("csi_file"):
+        frame = Path(record["file_name"]) if record.get("file_name") else None
+        mtn.open_sample(Path(record["csi_file"]), frame)
+        win.tabs.setCurrentWidget(mtn)
+        settle(5000)  # its worker reads the recording and runs the MTN
 
     cv = win.config_view
     cv.form.set_filter("MTN")

@@ -12,7 +12,7 @@ def test_main_window_hosts_dataset_view_with_shared_undo(qtbot, qapp_settings, d
 
     win = MainWindow(project=str(demo_project.root), open_initial=False)
     qtbot.addWidget(win)
-    view = win.views["Dataset"]
+    view = win.dataset_view
     assert isinstance(view, DatasetView)
     with qtbot.waitSignal(view.datasetReady, timeout=30000):
         view.open_paths([demo_copy / "train.json"])
@@ -35,7 +35,7 @@ def test_dataset_sample_opens_in_mtn_preview(qtbot, qapp_settings, demo_project,
 
     win = MainWindow(project=str(demo_project.root), open_initial=False)
     qtbot.addWidget(win)
-    view, preview = win.views["Dataset"], win.views["MTN Preview"]
+    view, preview = win.dataset_view, win.mtn_preview_view
     assert isinstance(preview, MtnPreviewView)
     with qtbot.waitSignal(view.datasetReady, timeout=30000):
         view.open_paths([demo_copy / "train.json"])
