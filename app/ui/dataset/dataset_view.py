@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 
 from app.backend.annotations.index import DatasetIndex
 from app.backend.data.validate import resolve_path
-from app.ui.capture.capture_actions import make_capture_button
 from app.ui.dataset.annotation_assist import AssistController
 from app.ui.dataset.annotation_editor import AnnotationEditor
 from app.ui.dataset.annotation_loading import DatasetLoadJob, LoadSignals, make_thumbnail_cache
@@ -131,8 +130,7 @@ class DatasetView(QWidget):
             self.count_label,
         ):
             bar.addWidget(w)
-        self.capture_button = make_capture_button(self)  # import capture, pseudo-label selection / all
-        bar.addWidget(self.capture_button)
+        self._toolbar = bar
 
         self.model = DatasetTableModel(self)
         self.proxy = MaskFilterProxy(self)
@@ -180,6 +178,10 @@ class DatasetView(QWidget):
     def undo_stack(self):
         """The undo stack of the file being edited (the main window makes it the active one)."""
         return self.editor.stack
+
+    def add_tool(self, widget: QWidget) -> None:
+        """Append a widget to the toolbar (the main window adds the Capture menu of app.ui.capture)."""
+        self._toolbar.addWidget(widget)
 
     def set_undo_group(self, group: QUndoGroup) -> None:
         """Join the main window's QUndoGroup (its Edit menu then owns Ctrl+Z / Ctrl+Shift+Z)."""

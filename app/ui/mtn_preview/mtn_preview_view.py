@@ -183,17 +183,6 @@ class MtnPreviewView(QWidget):
         if self.payload is not None:
             self._request_mtn(self.current_start())
 
-    def set_project(self, project) -> None:
-        """Use the project's config and its latest checkpoint (if any)."""
-        try:
-            from app.backend.config import load_config
-            from app.ui.inference.inference_view import latest_checkpoint
-
-            cfg = load_config(str(project.config_path))
-            self.set_model(cfg, latest_checkpoint(str(cfg.OUTPUT_DIR)) or "")
-        except Exception as exc:
-            self.note.setText(f"MTN preview: cannot use the project's config: {exc}")
-
     def _ask_open(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open CSI recording", "", CSI_FILTER)
         if path:

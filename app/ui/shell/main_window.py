@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.capture.capture_actions import make_capture_button
 from app.ui.common.error_dialog import ErrorDialog
 from app.ui.config.config_view import ConfigView
 from app.ui.dataset.dataset_view import DatasetView
@@ -67,6 +68,8 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget(self)
         self.dataset_view = DatasetView(self)
+        self.capture_button = make_capture_button(self.dataset_view)  # import capture, pseudo-label
+        self.dataset_view.add_tool(self.capture_button)
         self.mtn_preview_view = MtnPreviewView(self)
         self.config_view = ConfigView(self)
         self.training_view = TrainingView(self)
@@ -162,7 +165,9 @@ class MainWindow(QMainWindow):
             if hasattr(view, "set_project"):
                 view.set_project(project)
         cfg = self.config_view.current_config()
-        self.inference_view.set_checkpoint(latest_checkpoint(str(cfg.OUTPUT_DIR)))
+        checkpoint = latest_checkpoint(str(cfg.OUTPUT_DIR))
+        self.inference_view.set_checkpoint(checkpoint)
+        self.mtn_preview_view.set_model(cfg, checkpoint)
         try:
             self.inference_view.set_samples(dataset_samples(cfg))
         except Exception as exc:  # a missing or broken dataset must not stop the project from opening

@@ -77,12 +77,14 @@ def test_worker_stop_cancels_and_a_rerun_resumes(qtbot, tmp_path):
 
 
 def test_dataset_view_capture_menu_imports_and_opens_the_result(qtbot, tmp_path):
-    from app.ui.capture.capture_actions import open_import_dialog
+    from app.ui.capture.capture_actions import make_capture_button, open_import_dialog
     from app.ui.dataset.dataset_view import DatasetView
 
     view = DatasetView()
     qtbot.addWidget(view)
-    texts = [a.text() for a in view.capture_button.actions()]
+    button = make_capture_button(view)
+    view.add_tool(button)
+    texts = [a.text() for a in button.actions()]
     assert texts == ["Import recording / MM-Fi…", "Pseudo-label selection…", "Pseudo-label whole dataset…"]
     rec = make_synthetic_recording(tmp_path / "src", num_frames=6)
     dlg = open_import_dialog(view)
