@@ -1,8 +1,9 @@
 """Model-assisted labelling: run a checkpoint (the engine's Predictor) off the UI thread and turn
 its predictions into proposals in the annotation editor (drawn dashed; accept, edit or reject).
 
-One run at a time; the predictor is built once per (config, weights) on the worker thread and
-reused; cancellation is cooperative (checked between images); results arrive as signals.
+One run at a time; the predictor comes from the UI's :class:`~app.ui.common.model_cache.ModelCache`
+(built on the worker thread, rebuilt when the config or the weights file changes); cancellation
+is cooperative (checked between images); results arrive as signals.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from app.backend.annotations.proposals import people_from_prediction
+from app.ui.common.model_cache import ModelCache
 
 
 class AssistSignals(QObject):
@@ -23,30 +25,10 @@ class AssistSignals(QObject):
     finished = Signal(int)  # number of images done
 
 
-class _PredictorHolder:
-    """Builds the Predictor lazily (heavy imports stay off the UI thread) and caches it."""
-
-    def __init__(self) -> None:
-        self.key: tuple | None = None
-        self.predictor = None
-        self.lock = threading.Lock()
-
-    def get(self, config_file: str, weights: str, opts: list[str]):
-        key = (config_file, weights, tuple(opts))
-        with self.lock:
-            if self.key != key:
-                from app.backend.config import load_config
-                from app.backend.engine.predictor import Predictor
-
-                cfg = load_config(config_file, opts)
-                self.predictor, self.key = Predictor(cfg, weights), key
-            return self.predictor
-
-
 class AssistJob(QRunnable):
     def __init__(
         self,
-        holder: _PredictorHolder,
+        cache: ModelCache,
         model: tuple,
         items: list,
         signals: AssistSignals,
@@ -54,8 +36,8 @@ class AssistJob(QRunnable):
         score: float,
     ) -> None:
         super().__init__()
-        self.holder, self.model, self.items, self.signals, self.cancel, self.score = (
-            holder,
+        self.cache, self.model, self.items, self.signals, self.cancel, self.score = (
+            cache,
             model,
             items,
             signals,
@@ -66,7 +48,10 @@ class AssistJob(QRunnable):
     def run(self) -> None:
         done = 0
         try:
-            predictor = self.holder.get(*self.model)
+            from app.backend.config import load_config
+
+            config_file, weights, opts = self.model
+            predictor = self.cache.get(load_config(config_file, opts), weights)
             for source, image_id, record in self.items:
                 if self.cancel.is_set():
                     break
@@ -93,7 +78,7 @@ class AssistController(QObject):
         self.weights = ""
         self.opts: list[str] = []
         self.score_threshold = 0.5
-        self._holder = _PredictorHolder()
+        self._cache = ModelCache()
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._cancel = threading.Event()
@@ -149,7 +134,7 @@ class AssistController(QObject):
         self.editor.message.emit(f"running the model on {len(jobs)} image(s)…")
         self._pool.start(
             AssistJob(
-                self._holder,
+                self._cache,
                 (self.config_file, self.weights, self.opts),
                 jobs,
                 self.signals,

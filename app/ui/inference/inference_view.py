@@ -8,7 +8,6 @@ opacity re-render with :func:`app.backend.vis.render_overlay` without running th
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.backend.structures import FramePrediction
 from app.ui.common.error_dialog import ErrorDialog
+from app.ui.common.model_cache import ModelCache
 from app.ui.training.training_worker import FunctionWorker, join_thread, start_in_thread
 from app.widgets.image_view import ImageView
 from app.widgets.instance_table import InstanceTable
@@ -49,26 +49,7 @@ class InferenceResult:
     source: str = ""
 
 
-class PredictorCache:
-    """Keeps one loaded Predictor per (config, weights) so repeated runs skip model building (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: tuple | None = None
-        self._predictor: Any = None
-
-    def get(self, cfg: Any, weights: str) -> Any:
-        from app.backend.engine.predictor import Predictor
-
-        mtime = os.path.getmtime(weights) if weights and os.path.isfile(weights) else 0.0
-        key = (cfg.dump(), weights, mtime)
-        with self._lock:
-            if key != self._key:
-                self._predictor, self._key = Predictor(cfg, weights), key
-            return self._predictor
-
-
-def run_inference(cache: PredictorCache, cfg: Any, weights: str, source: dict | str) -> InferenceResult:
+def run_inference(cache: ModelCache, cfg: Any, weights: str, source: dict | str) -> InferenceResult:
     """Predict one dataset dict or file path (image or CSI) and return the cached-view result."""
     from app.backend.errors import UserFacingError
     from app.backend.vis import ground_truth_frame
@@ -120,7 +101,7 @@ class InferenceView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._config_provider: Any = None
-        self._cache = PredictorCache()
+        self._cache = ModelCache()
         self._thread: QThread | None = None
         self._worker: FunctionWorker | None = None
         self._records: list[dict] = []

@@ -10,7 +10,6 @@ threads; the latest slider position wins when the model is slower than scrubbing
 
 from __future__ import annotations
 
-import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPu
 from app.backend.data.csi import as_params, build_model_input, num_windows, read_csi
 from app.backend.data.csi.summary import process_recording
 from app.backend.errors import is_user_error
+from app.ui.common.model_cache import ModelCache
 from app.widgets.heatmap_view import HeatmapView, csi_image
 
 CSI_FILTER = "CSI recordings (*.dat *.mat *.npz *.npy);;All files (*)"
@@ -67,31 +67,13 @@ class LoadCsiJob(QRunnable):
             self.signals.failed.emit(f"cannot preview {self.path.name}: {_error_text(exc)}")
 
 
-class _ModelHolder:
-    """The model for the preview, built on the worker thread once per (config, weights)."""
-
-    def __init__(self) -> None:
-        self.key: tuple | None = None
-        self.model = None
-        self.lock = threading.Lock()
-
-    def get(self, cfg, weights: str):
-        key = (cfg.dump(), weights)
-        with self.lock:
-            if self.key != key:
-                from app.backend.engine.predictor import Predictor
-
-                self.model, self.key = Predictor(cfg, weights).model, key
-            return self.model
-
-
 class MtnJob(QRunnable):
     """MTN forward pass for one window: channels (3, H, W) float32 and an RGB uint8 composite."""
 
-    def __init__(self, holder: _ModelHolder, cfg, weights: str, rec, start: int, signals: MtnSignals) -> None:
+    def __init__(self, cache: ModelCache, cfg, weights: str, rec, start: int, signals: MtnSignals) -> None:
         super().__init__()
-        self.holder, self.cfg, self.weights, self.rec, self.start, self.signals = (
-            holder,
+        self.cache, self.cfg, self.weights, self.rec, self.start, self.signals = (
+            cache,
             cfg,
             weights,
             rec,
@@ -103,7 +85,7 @@ class MtnJob(QRunnable):
         try:
             import torch
 
-            model = self.holder.get(self.cfg, self.weights)
+            model = self.cache.get(self.cfg, self.weights).model
             x, _ = build_model_input(self.rec, self.cfg, self.start)
             with torch.no_grad():
                 out = model.translate([{"csi": torch.as_tensor(x)}])[0].float().cpu().numpy()
@@ -130,7 +112,7 @@ class MtnPreviewView(QWidget):
         self.weights = ""
         self.payload: dict[str, Any] | None = None
         self.mtn: dict[str, Any] | None = None
-        self._holder = _ModelHolder()
+        self._cache = ModelCache()
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._signals = MtnSignals(self)
@@ -251,7 +233,7 @@ class MtnPreviewView(QWidget):
             self._mtn_pending = start
             return
         self._mtn_running = True
-        self._pool.start(MtnJob(self._holder, self.cfg, self.weights, self.payload["recording"], start, self._signals))
+        self._pool.start(MtnJob(self._cache, self.cfg, self.weights, self.payload["recording"], start, self._signals))
 
     def _on_mtn(self, result: dict) -> None:
         self._mtn_running = False

@@ -53,6 +53,34 @@ def test_intel5300_heatmaps_mtn_and_scrubbing(qtbot, view: MtnPreviewView, intel
     assert not np.allclose(view.mtn["channels"], first_out)  # a different window gives a different image
 
 
+def test_retraining_into_the_same_checkpoint_file_updates_the_preview(
+    qtbot, view: MtnPreviewView, intel_dat: Path, tiny_cfg, tmp_path: Path
+) -> None:
+    import time
+
+    import torch
+
+    from app.backend.engine.checkpoint import AtomicCheckpointer
+    from app.backend.engine.predictor import Predictor
+
+    model = Predictor(tiny_cfg).model
+    checkpointer = AtomicCheckpointer(model, str(tmp_path))
+    checkpointer.save("model_final")
+    weights = tmp_path / "model_final.pth"
+    view.set_model(tiny_cfg, weights)
+    with qtbot.waitSignal(view.mtnUpdated, timeout=120000):
+        view.open_file(intel_dat)
+    before = view.mtn["channels"].copy()
+    with torch.no_grad():  # a new run trains on and saves into the same file
+        for p in model.parameters():
+            p.add_(0.5)
+    time.sleep(0.05)  # a later save: file-system clocks tick every few ms
+    checkpointer.save("model_final")
+    with qtbot.waitSignal(view.mtnUpdated, timeout=120000):
+        view.set_model(tiny_cfg, weights)  # what reopening the project does: same config, same path
+    assert not np.allclose(view.mtn["channels"], before)  # the new weights, not the model in memory
+
+
 def test_mmfi_frame(qtbot, view: MtnPreviewView, mmfi_frames: list[Path], tiny_cfg) -> None:
     view.set_model(tiny_cfg)
     with qtbot.waitSignal(view.mtnUpdated, timeout=120000):
