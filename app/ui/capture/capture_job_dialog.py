@@ -1,9 +1,11 @@
-"""Base of the dialogs that run one capture job (import, pseudo-label) on a worker thread.
+"""Base of the dialogs that run one capture job (import, pseudo-label) in the background.
 
 The subclass lays out its fields with :meth:`build_job_layout`, implements ``start``, which
-calls :meth:`launch` with the job function and its arguments, and
+calls :meth:`launch` with a capture function of the backend and its arguments, and
 implements :meth:`_on_done` (the job's report) and :meth:`_set_running` (enable/disable its
-fields). Cancellation is cooperative; closing the dialog stops the job and joins the thread.
+fields). The job runs on the dialog's :class:`~app.widgets.job_runner.JobRunner` (one at a
+time: Start is refused while one runs); Cancel is cooperative; closing the dialog stops the
+job and joins its thread.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QThread
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -24,8 +25,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.capture.capture_worker import CaptureJobWorker, format_progress
-from app.ui.training.training_worker import join_thread, start_in_thread
+from app.widgets.job_runner import JobRunner, TaskState
+
+
+def format_progress(p: Any) -> str:
+    """'importing: 12/40 (30%), ETA 3 s' for a status label, from an ``ImportProgress``."""
+    eta = f", ETA {p.eta_s:.0f} s" if p.eta_s is not None else ""
+    return f"{p.stage}: {p.done}/{p.total} ({100 * p.fraction:.0f}%){eta}"
+
+
+def run_capture_job(state: TaskState, fn: Callable[..., Any], *args: Any) -> Any:
+    """A capture function of the backend, ``fn(*args, progress=..., should_stop=...)``, as a job:
+    its ``ImportProgress`` values become the job's progress, its stop check the job's cancel flag."""
+
+    def progress(p: Any) -> None:
+        state.set_progress(p.fraction, format_progress(p))
+
+    return fn(*args, progress=progress, should_stop=lambda: state.cancelled)
 
 
 class CaptureJobDialog(QDialog):
@@ -34,8 +50,11 @@ class CaptureJobDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._thread: QThread | None = None
-        self._worker: CaptureJobWorker | None = None
+        self.job = JobRunner(self, name="capture")  # refuses a second job while one runs
+        self.job.progress.connect(self._on_progress)
+        self.job.result.connect(self._on_done)
+        self.job.failed.connect(self._on_failed)
+        self.job.finished.connect(self._on_finished)
 
     def build_job_layout(self, top: QWidget | QLayout, start_text: str, cancel_text: str = "Cancel") -> None:
         """Lay out ``top`` (the job's fields) above a progress bar, status line, log and the
@@ -69,53 +88,41 @@ class CaptureJobDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self.job.is_running()
 
     def launch(self, fn: Callable[..., Any], *args: Any, status: str = "starting…") -> None:
-        """Run ``fn(*args, progress=..., stop=...)`` through a CaptureJobWorker on a new thread."""
-        worker = CaptureJobWorker(fn, *args)
-        worker.progress.connect(self._on_progress)
-        worker.done.connect(self._on_done)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        self.status.setText(status)
-        self._thread = start_in_thread(worker, self, worker.finished)
-        self._thread.finished.connect(self._on_thread_finished)
-        self._set_running(True)
+        """Run ``fn(*args, progress=..., should_stop=...)`` on the dialog's job runner."""
+        if self.job.start(run_capture_job, fn, *args):
+            self.status.setText(status)
+            self._set_running(True)
 
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
+        if self.job.is_running():
+            self.job.cancel()
             self.status.setText(self.stopping_text)
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
 
-    def _on_progress(self, p: Any) -> None:
-        self.progress.setValue(round(100 * p.fraction))
-        self.status.setText(format_progress(p))
+    def _on_done(self, report: Any) -> None:
+        """The job's report (``complete`` False when it was cancelled); subclasses show it."""
+
+    def _on_progress(self, fraction: float, text: str) -> None:
+        self.progress.setValue(round(100 * fraction))
+        self.status.setText(text)
 
     def _on_failed(self, message: str, details: str) -> None:
         self.status.setText(f"error: {message}")
         self.log.setPlainText(details)
 
     def _on_finished(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-
-    def _on_thread_finished(self) -> None:
-        self._thread = self._worker = None
         self._set_running(False)
 
     def shutdown(self) -> None:
         """Stop a running job and wait for its thread (call before closing)."""
-        if self._worker is not None:
-            self._worker.stop()
-        if self._thread is not None:
-            self._thread.quit()
-            join_thread(self._thread, 60000)
+        self.job.shutdown(timeout_s=60)
+        self._set_running(False)
 
     def closeEvent(self, event) -> None:
         self.shutdown()

@@ -1,6 +1,6 @@
 """Import dialog: a synchronised recording (video/frames + CSI log) or MM-Fi sequences.
 
-The import runs on a QThread (:class:`~app.ui.capture.capture_worker.CaptureJobWorker`) with a
+The import runs in the background (:class:`~app.ui.capture.capture_job_dialog.CaptureJobDialog`) with a
 progress bar, ETA and a Cancel button; an interrupted import resumes when started again
 with the same inputs. ``datasetImported(str)`` carries the written dataset JSON.
 """

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 
 from app.backend.capture.recording_import import RecordingImportOptions, import_recording
 from app.backend.capture.synthetic import make_synthetic_recording
-from app.ui.capture.capture_worker import CaptureJobWorker
+from app.ui.capture.capture_job_dialog import run_capture_job
 from app.ui.capture.import_dialog import ImportDialog
+from app.widgets.job_runner import TaskState
 
 
 def test_recording_import_from_the_dialog(qtbot, tmp_path):
@@ -61,19 +64,36 @@ def test_mmfi_import_from_the_dialog(qtbot, tmp_path, mmfi_frames):
     assert "3 frames imported" in dlg.log.toPlainText()
 
 
-def test_worker_stop_cancels_and_a_rerun_resumes(qtbot, tmp_path):
+def test_a_cancelled_import_stops_and_a_rerun_resumes(qtbot, tmp_path):
     rec = make_synthetic_recording(tmp_path / "src", num_frames=10)
     opts = RecordingImportOptions(tmp_path / "out", rec.csi, video=rec.video, offset_ms=300)
-    worker = CaptureJobWorker(import_recording, opts)
-    reports = []
-    worker.done.connect(reports.append)
-    worker.stop()
-    worker.run()  # synchronously, on this thread
-    assert reports and not reports[0].complete and reports[0].cancelled
-    worker = CaptureJobWorker(import_recording, opts)
-    worker.done.connect(reports.append)
-    worker.run()
-    assert reports[1].complete and reports[1].frames_written_this_run == 10
+    state = TaskState()
+    state.cancel()
+    report = run_capture_job(state, import_recording, opts)  # synchronously, on this thread
+    assert not report.complete and report.cancelled
+    report = run_capture_job(TaskState(), import_recording, opts)
+    assert report.complete and report.frames_written_this_run == 10
+
+
+def test_closing_the_dialog_stops_the_job_and_joins_its_thread(qtbot):
+    started, returned = threading.Event(), []
+
+    def endless_capture(options, progress, should_stop):  # a capture function's contract
+        started.set()
+        while not should_stop():
+            time.sleep(0.01)
+        returned.append(options)
+
+    dlg = ImportDialog()
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.launch(endless_capture, "options")
+    assert dlg.running and not dlg.start_button.isEnabled() and started.wait(10)
+    dlg.launch(endless_capture, "second")  # one job per dialog: refused
+    dlg.close()
+    assert returned == ["options"]  # the job saw the cancel and returned before close() did
+    assert not [t for t in threading.enumerate() if t.name.startswith("capture-")]
+    assert not dlg.running and dlg.start_button.isEnabled()
 
 
 def test_dataset_view_capture_menu_imports_and_opens_the_result(qtbot, tmp_path):
