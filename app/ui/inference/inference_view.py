@@ -1,6 +1,7 @@
 """Inference view: run a checkpoint on an image, a CSI file or a dataset sample; inspect overlays.
 
-The model runs off the UI thread (:class:`~app.ui.training.training_worker.FunctionWorker`). The result
+The model runs off the UI thread, one run at a time, on the view's
+:class:`~app.widgets.job_runner.JobRunner`. The result
 (a FramePrediction plus the background frame) is cached, so the overlay toggles and the
 opacity re-render with :func:`app.backend.vis.render_overlay` without running the model again.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -30,9 +31,9 @@ from PySide6.QtWidgets import (
 from app.backend.structures import FramePrediction
 from app.ui.common.error_dialog import ErrorDialog
 from app.ui.common.model_cache import ModelCache
-from app.ui.training.training_worker import FunctionWorker, join_thread, start_in_thread
 from app.widgets.image_view import ImageView
 from app.widgets.instance_table import InstanceTable
+from app.widgets.job_runner import JobRunner, TaskState
 from app.widgets.overlay_controls import OverlayControls
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -49,14 +50,15 @@ class InferenceResult:
     source: str = ""
 
 
-def run_inference(cache: ModelCache, cfg: Any, weights: str, source: dict | str) -> InferenceResult:
-    """Predict one dataset dict or file path (image or CSI) and return the cached-view result."""
+def run_inference(state: TaskState, cache: ModelCache, cfg: Any, weights: str, source: dict | str) -> InferenceResult:
+    """Job: predict one dataset dict or file path (image or CSI) and return the cached-view result."""
     from app.backend.errors import UserFacingError
     from app.backend.vis import ground_truth_frame
 
     if weights and not os.path.isfile(weights):
         raise UserFacingError(f"checkpoint not found: {weights}")
     predictor = cache.get(cfg, weights)
+    state.raise_if_cancelled()  # the view closed while the model loaded
     gt = None
     if isinstance(source, dict):
         out = predictor.predict_record(source)
@@ -102,8 +104,10 @@ class InferenceView(QWidget):
         super().__init__(parent)
         self._config_provider: Any = None
         self._cache = ModelCache()
-        self._thread: QThread | None = None
-        self._worker: FunctionWorker | None = None
+        self.job = JobRunner(self, name="inference")  # one run at a time: Run is refused while one runs
+        self.job.result.connect(self.on_result)
+        self.job.failed.connect(self.on_failed)
+        self.job.finished.connect(self._on_finished)
         self._records: list[dict] = []
         self._source: dict | str | None = None
         self.result: InferenceResult | None = None
@@ -189,7 +193,7 @@ class InferenceView(QWidget):
         self._source = source
 
     def is_busy(self) -> bool:
-        return self._thread is not None
+        return self.job.is_running()
 
     # running -------------------------------------------------------------------------
     @Slot()
@@ -205,14 +209,7 @@ class InferenceView(QWidget):
         weights = self.ckpt_edit.text().strip() or latest_checkpoint(cfg.OUTPUT_DIR)
         self.status.setText(f"Running {Path(weights).name if weights else 'untrained model'}…")
         self.run_button.setEnabled(False)
-        worker = FunctionWorker(run_inference, self._cache, cfg, weights, self._source)
-        worker.result.connect(self.on_result)
-        worker.failed.connect(self.on_failed)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        self._thread = start_in_thread(worker, self, worker.finished)
-        self._thread.finished.connect(self._on_thread_finished)
-        return True
+        return self.job.start(run_inference, self._cache, cfg, weights, self._source)
 
     @Slot(object)
     def on_result(self, result: InferenceResult) -> None:
@@ -233,15 +230,9 @@ class InferenceView(QWidget):
     def _on_finished(self) -> None:
         self.run_button.setEnabled(True)
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        thread, self._thread, self._worker = self._thread, None, None
-        if thread is not None:
-            thread.deleteLater()
-
     def shutdown(self) -> None:
-        if self._thread is not None:
-            join_thread(self._thread, 120_000)
+        """Cancel a run and join its thread (call before closing)."""
+        self.job.shutdown(timeout_s=120)
 
     # drawing ---------------------------------------------------------------------------
     def overlay_options(self) -> Any:

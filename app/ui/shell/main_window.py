@@ -11,7 +11,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QSettings, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -32,9 +32,16 @@ from app.ui.mtn_preview.mtn_preview_view import MtnPreviewView
 from app.ui.shell.app import APP_NAME, make_application
 from app.ui.shell.project import Project, ProjectError
 from app.ui.training.training_view import TrainingView
-from app.ui.training.training_worker import FunctionWorker, join_thread, start_in_thread
+from app.widgets.job_runner import JobRunner, TaskState
 
 MAX_RECENT = 8
+
+
+def generate_demo(state: TaskState, root: Path) -> Any:
+    """Job: write the demo dataset under ``root`` (first launch)."""
+    from app.backend.data.demo import DEFAULT_WORKERS, generate_demo_dataset
+
+    return generate_demo_dataset(root, workers=DEFAULT_WORKERS)
 
 
 def device_text() -> str:
@@ -62,9 +69,10 @@ class MainWindow(QMainWindow):
         self.settings = QSettings()
         self.undo_group = QUndoGroup(self)
         self.error_dialogs: list[ErrorDialog] = []
-        self._demo_thread: QThread | None = None
-        self._demo_worker: FunctionWorker | None = None
         self._progress: QProgressDialog | None = None
+        self._demo_job = JobRunner(self, name="demo-data")
+        self._demo_job.result.connect(self._on_demo_generated)
+        self._demo_job.failed.connect(self._on_demo_failed)
 
         self.tabs = QTabWidget(self)
         self.dataset_view = DatasetView(self)
@@ -187,19 +195,13 @@ class MainWindow(QMainWindow):
         if demo_dataset_ready(root):
             self._open_or_create_demo()
             return
-        from app.backend.data.demo import DEFAULT_WORKERS, generate_demo_dataset
-
         self._progress = QProgressDialog("Generating the demo dataset (first launch)…", "", 0, 0, self)
         self._progress.setCancelButton(None)
         self._progress.setWindowTitle(APP_NAME)
         self._progress.setMinimumDuration(0)
         self._progress.show()
         self.statusBar().showMessage(f"Generating the demo dataset in {root}…")
-        worker = FunctionWorker(generate_demo_dataset, root, workers=DEFAULT_WORKERS)
-        worker.result.connect(self._on_demo_generated)
-        worker.failed.connect(self._on_demo_failed)
-        self._demo_worker = worker
-        self._demo_thread = start_in_thread(worker, self, worker.finished)
+        self._demo_job.start(generate_demo, root)
 
     @Slot(object)
     def _on_demo_generated(self, _paths: object) -> None:
@@ -356,8 +358,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping training and saving a checkpoint…")
         self.training_view.shutdown()
         self.inference_view.shutdown()
-        if self._demo_thread is not None:
-            join_thread(self._demo_thread, 600_000)
+        self._demo_job.shutdown(timeout_s=600)
         for view in self.views.values():
             if view not in (self.training_view, self.inference_view) and hasattr(view, "shutdown"):
                 view.shutdown()

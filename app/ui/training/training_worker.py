@@ -1,4 +1,4 @@
-"""Background work on QThreads: the trainer and one-shot jobs (inference, demo data).
+"""The trainer on its own QThread (one-shot jobs use :class:`app.widgets.job_runner.JobRunner`).
 
 Pattern (napari/Orange3): a worker QObject is moved to a QThread; its ``run`` slot starts
 when the thread starts; it reports through signals carrying plain values (floats, dicts
@@ -105,38 +105,6 @@ class TrainingWorker(QObject):
             self.state.emit(str(event.get("state", "")))
         elif kind == "log":
             self.log.emit(str(event.get("text", "")))
-
-
-class FunctionWorker(QObject):
-    """Runs ``fn(*args, **kwargs)`` once on its thread.
-
-    Signals:
-        result(object): the return value.
-        failed(str, str): (one-line message, traceback).
-        finished(): after either.
-    """
-
-    result = Signal(object)
-    failed = Signal(str, str)
-    finished = Signal()
-
-    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        super().__init__()
-        self._fn, self._args, self._kwargs = fn, args, kwargs
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            value = self._fn(*self._args, **self._kwargs)
-        except Exception as exc:
-            from app.backend.errors import is_user_error
-
-            text = str(exc) if is_user_error(exc) else f"{type(exc).__name__}: {exc}"
-            self.failed.emit(text, traceback.format_exc())
-        else:
-            self.result.emit(value)
-        finally:
-            self.finished.emit()
 
 
 def start_in_thread(worker: QObject, parent: QObject, finished_signal: Any) -> QThread:
