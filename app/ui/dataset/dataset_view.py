@@ -325,7 +325,7 @@ class DatasetView(QWidget):
         if self.index is None or not rows:
             self.message.emit("select images in the grid first")
             return
-        if not self.assist.config_file and not self.assist._ask_model():
+        if not self.assist.config_file and not self.assist.ask_model():
             return
         items = [(self.index.docs[self.index.doc_of[r]].path, self.index.image_ids[r].item()) for r in rows]
         self.assist.propose([it for it in items if it[0].resolve() in self.editor.sessions])

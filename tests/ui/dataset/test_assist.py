@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsRectItem
 
 from app.backend.annotations import AnnotationSession
 from app.backend.annotations.proposals import people_from_prediction
@@ -14,6 +16,13 @@ from app.ui.dataset.annotation_assist import AssistController
 from app.ui.dataset.annotation_editor import AnnotationEditor
 
 TINY_OPTS = ["MODEL.MTN.OUTPUT_SIZE", "[64, 64]", "MODEL.MTN.ENCODER_DIMS", "[64]", "MODEL.MTN.FUSION_DIMS", "[128]"]
+
+
+def dashed_boxes(ed: AnnotationEditor) -> list[tuple[int, int, int, int]]:
+    """The boxes the editor's canvas draws dashed (proposals, what the user sees), as (x, y, w, h)."""
+    items = ed.canvas.scene().items()
+    return sorted(tuple(round(v) for v in item.rect().getRect()) for item in items
+                  if isinstance(item, QGraphicsRectItem) and item.pen().style() == Qt.PenStyle.DashLine)
 
 
 def _editor(qtbot, path: Path) -> AnnotationEditor:
@@ -38,11 +47,11 @@ def test_accept_and_reject_proposals(qtbot, demo_copy: Path) -> None:
         keypoints=kps,
     )
     ed.set_proposals(ed.session.source, image_id, people_from_prediction(pred, image_id))
-    assert len(ed.canvas._proposals) == 2 and ed.panel.proposal_info.text() == "2 proposals"
+    assert dashed_boxes(ed) == [(10, 10, 50, 80), (100, 20, 50, 100)] and ed.panel.proposal_info.text() == "2 proposals"
     ed.reject_proposal()
-    assert len(ed.current_proposals()) == 1 and len(doc.anns(image_id)) == n0
+    assert dashed_boxes(ed) == [(100, 20, 50, 100)] and len(doc.anns(image_id)) == n0
     ed.accept_proposal()
-    assert len(doc.anns(image_id)) == n0 + 1 and not ed.current_proposals()
+    assert len(doc.anns(image_id)) == n0 + 1 and dashed_boxes(ed) == [] and not ed.current_proposals()
     accepted = doc.person(image_id, n0)
     assert accepted.bbox == [100, 20, 50, 100] and accepted.keypoint(0) == (50, 50, 2)
     assert accepted.ann_id not in [a["id"] for a in doc.anns(image_id)[:n0]]
@@ -58,7 +67,7 @@ def test_real_checkpoint_proposals_arrive_off_the_ui_thread(qtbot, demo_copy: Pa
     assist = AssistController(ed)
     assist.set_model(builtin_config("demo_cpu"), "", TINY_OPTS)
     assist.score_threshold = 0.0
-    with qtbot.waitSignal(assist.signals.finished, timeout=120000) as done:
+    with qtbot.waitSignal(assist.proposalsDone, timeout=120000) as done:
         assert assist.propose([(ed.session.source, ed.image_id)])
         assert not assist.propose([(ed.session.source, ed.image_id)])  # one run at a time
     assert done.args == [1]
