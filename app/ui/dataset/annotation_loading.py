@@ -1,27 +1,19 @@
-"""Worker that opens dataset files for the dataset view: parse + index, then validate + recover.
+"""The Dataset view's loading job: parse + index (the grid can show), then validate + recover.
 
-Runs on a QThreadPool; results travel to the GUI thread through the signals of
-:class:`LoadSignals` (a QObject living in the GUI thread). Only plain Python objects cross.
+A job for the view's :class:`~app.widgets.job_runner.JobRunner`: the index arrives as a
+partial result, then ``(index, sessions, notes)`` as the result. Only plain Python objects cross.
 """
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, Signal
-
 from app.backend.annotations import AnnotationDocument, AnnotationSession
-from app.backend.annotations.index import build_index
+from app.backend.annotations.index import DatasetIndex, build_index
 from app.backend.annotations.journal import file_identity
 from app.backend.annotations.thumbnails import ThumbnailCache, default_thumbnail_dir
-from app.backend.errors import DatasetError, UserFacingError
-
-
-class LoadSignals(QObject):
-    indexed = Signal(object)  # DatasetIndex: the grid can show the images
-    ready = Signal(object, object, object)  # DatasetIndex, list[AnnotationSession], list[str] notes
-    failed = Signal(str)  # one user-facing message; nothing was written
+from app.backend.errors import DatasetError
+from app.widgets.job_runner import TaskState
 
 
 def make_thumbnail_cache(cache_dir: Path | None = None) -> ThumbnailCache:
@@ -29,43 +21,38 @@ def make_thumbnail_cache(cache_dir: Path | None = None) -> ThumbnailCache:
     return ThumbnailCache(cache_dir if cache_dir is not None else default_thumbnail_dir(), size=128)
 
 
-class DatasetLoadJob(QRunnable):
-    """Open ``paths`` (generating the demo under ``demo_root`` first when it is missing)."""
+def load_datasets(state: TaskState, paths: list[Path], demo_root: Path | None = None
+                  ) -> tuple[DatasetIndex, list[AnnotationSession], list[str]]:
+    """Job: open ``paths`` (generating the demo under ``demo_root`` first when it is missing).
 
-    def __init__(self, paths: list[Path], signals: LoadSignals, demo_root: Path | None = None) -> None:
-        super().__init__()
-        self.paths, self.signals, self.demo_root = paths, signals, demo_root
+    Partial result: the DatasetIndex (the grid can show the images). Result: the index of the
+    recovered documents, one AnnotationSession per file and the notes for the banner. Raises
+    DatasetError when a file cannot be opened (nothing was written); stops between files when
+    cancelled.
+    """
+    if demo_root is not None and not all(p.exists() for p in paths):
+        from app.backend.data.demo import DEFAULT_WORKERS, generate_demo_dataset
 
-    def run(self) -> None:
+        generate_demo_dataset(demo_root, workers=DEFAULT_WORKERS)
+    docs, identities = [], []
+    for path in paths:
+        state.raise_if_cancelled()
         try:
-            self._run()
-        except UserFacingError as exc:
-            self.signals.failed.emit(f"error: {exc}")
-        except Exception as exc:  # a bug must not take the app down; show it instead
-            self.signals.failed.emit(f"error: could not open the dataset: {exc}\n{traceback.format_exc(limit=3)}")
-
-    def _run(self) -> None:
-        if self.demo_root is not None and not all(p.exists() for p in self.paths):
-            from app.backend.data.demo import DEFAULT_WORKERS, generate_demo_dataset
-
-            generate_demo_dataset(self.demo_root, workers=DEFAULT_WORKERS)
-        docs, identities = [], []
-        for path in self.paths:
-            try:
-                identities.append(file_identity(path))
-            except OSError as exc:
-                raise DatasetError(f"cannot open {path}: {exc.strerror or exc}") from None
-            docs.append(AnnotationDocument.load(path))
-        index = build_index(docs)
-        self.signals.indexed.emit(index)
-        sessions, notes = [], []
-        for doc, ident in zip(docs, identities):
-            problems = doc.validate(check_files=True)
-            session = AnnotationSession(doc, problems=problems, identity=ident)
-            session.recover()
-            sessions.append(session)
-            notes += [f"{doc.path.name}: {n}" for n in session.notes]
-            notes += [f"{doc.path.name}: {p}" for p in problems[:5]]
-        if any(s.recovered_ops or s.doc is not d for s, d in zip(sessions, docs)):
-            index = build_index([s.doc for s in sessions])
-        self.signals.ready.emit(index, sessions, notes)
+            identities.append(file_identity(path))
+        except OSError as exc:
+            raise DatasetError(f"cannot open {path}: {exc.strerror or exc}") from None
+        docs.append(AnnotationDocument.load(path))
+    index = build_index(docs)
+    state.set_partial_result(index)
+    sessions, notes = [], []
+    for doc, ident in zip(docs, identities):
+        state.raise_if_cancelled()
+        problems = doc.validate(check_files=True)
+        session = AnnotationSession(doc, problems=problems, identity=ident)
+        session.recover()
+        sessions.append(session)
+        notes += [f"{doc.path.name}: {n}" for n in session.notes]
+        notes += [f"{doc.path.name}: {p}" for p in problems[:5]]
+    if any(s.recovered_ops or s.doc is not d for s, d in zip(sessions, docs)):
+        index = build_index([s.doc for s in sessions])
+    return index, sessions, notes

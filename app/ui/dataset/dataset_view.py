@@ -1,7 +1,8 @@
 """Dataset view: open COCO(-DensePose, +CSI) files or the demo, browse, filter, inspect and annotate.
 
-Loading runs on a worker thread in two steps: parse + index (the grid appears), then
-validation and crash recovery (the files become editable). A file that fails validation
+Loading runs as a job on the view's runner in two steps: parse + index (the grid appears),
+then validation and crash recovery (the files become editable); opening other files while
+a load runs cancels it and drops what it still reports. A file that fails validation
 opens read-only for overwriting: edits go to ``<stem>.edited.json`` and the banner says so.
 A malformed file opens nothing and writes nothing.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoGroup
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,8 +33,9 @@ from app.backend.annotations.index import DatasetIndex
 from app.backend.data.validate import resolve_path
 from app.ui.dataset.annotation_assist import AssistController
 from app.ui.dataset.annotation_editor import AnnotationEditor
-from app.ui.dataset.annotation_loading import DatasetLoadJob, LoadSignals, make_thumbnail_cache
+from app.ui.dataset.annotation_loading import load_datasets, make_thumbnail_cache
 from app.widgets.dataset_stats import DatasetStatsPanel
+from app.widgets.job_runner import JobRunner, failure_text
 from app.widgets.thumbnail_grid import DatasetTableModel, MaskFilterProxy, ThumbnailGrid
 
 HEADERS = ["file", "split", "people", "keypoints", "DensePose", "CSI"]
@@ -81,12 +83,10 @@ class DatasetView(QWidget):
         super().__init__(parent)
         self.index: DatasetIndex | None = None
         self.thumbs = make_thumbnail_cache(cache_dir)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._signals = LoadSignals(self)
-        self._signals.indexed.connect(self._on_indexed)
-        self._signals.ready.connect(self._on_ready)
-        self._signals.failed.connect(self._on_failed)
+        self.load_job = JobRunner(self, replace=True, name="dataset-load")  # the latest open wins
+        self.load_job.partial.connect(self._on_indexed)
+        self.load_job.result.connect(self._on_ready)
+        self.load_job.failed.connect(self._on_failed)
 
         self.open_button = QPushButton("Open JSON…", self)
         self.demo_button = QPushButton("Open demo", self)
@@ -225,9 +225,10 @@ class DatasetView(QWidget):
         self.shutdown_sessions()
         self.banner.hide()
         self.message.emit("opening " + ", ".join(p.name for p in paths) + "…")
-        self._pool.start(DatasetLoadJob([Path(p) for p in paths], self._signals, demo_root=demo_root))
+        self.load_job.start(load_datasets, [Path(p) for p in paths], demo_root)
 
-    def _on_failed(self, text: str) -> None:
+    def _on_failed(self, message: str, details: str) -> None:
+        text = failure_text("error: could not open the dataset", message, details)
         self.show_banner(text)
         self.loadFailed.emit(text)
 
@@ -241,7 +242,8 @@ class DatasetView(QWidget):
         self._set_index(index)
         self.datasetIndexed.emit()
 
-    def _on_ready(self, index: DatasetIndex, sessions: list, notes: list) -> None:
+    def _on_ready(self, loaded: tuple) -> None:
+        index, sessions, notes = loaded
         if index is not self.index:
             self._set_index(index)
         for session in sessions:
@@ -359,7 +361,7 @@ class DatasetView(QWidget):
         """Stop workers, save pending edits (call from the main window's closeEvent)."""
         self.assist.shutdown()
         self.model.shutdown()
-        self._pool.waitForDone()
+        self.load_job.shutdown()
         self.editor.close_sessions()
 
     def closeEvent(self, event) -> None:

@@ -89,3 +89,18 @@ def test_missing_images_are_reported_and_the_file_is_never_overwritten(qtbot, de
     saved = json.loads((demo_copy / "train.edited.json").read_text())
     first = next(a for a in saved["annotations"] if a["image_id"] == view.index.image_ids[0])
     assert first["keypoints"][:2] == [11, 12]
+
+
+def test_opening_again_while_loading_replaces_the_running_load(qtbot, demo_copy: Path, tmp_path: Path) -> None:
+    view = DatasetView(cache_dir=tmp_path / "thumbs")
+    qtbot.addWidget(view)
+    ready: list[bool] = []
+    view.datasetReady.connect(lambda: ready.append(True))
+    view.open_paths([demo_copy / "train.json"])
+    with qtbot.waitSignal(view.datasetReady, timeout=30000):
+        view.open_paths([demo_copy / "val.json"])  # before the first load could report anything
+    qtbot.wait(200)  # what the replaced load still had to say would arrive now
+    assert ready == [True] and len(view.index) == 6
+    assert list(view.editor.sessions) == [(demo_copy / "val.json").resolve()]
+    assert not view.load_job.is_running()
+    view.shutdown()
