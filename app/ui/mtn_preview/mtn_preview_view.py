@@ -4,98 +4,67 @@ Panels (left to right, top to bottom): raw amplitude, raw phase and sanitized ph
 whole recording as (antenna pair x subcarrier) rows x packet columns with the current window
 marked; the MTN output of the current window (three channels and an RGB composite) and the
 paired RGB frame. A slider scrubs through the windows (``INPUT.CSI.PACKETS_PER_SAMPLE``
-packets each, non-overlapping). Reading, sanitizing and the MTN forward pass run on worker
-threads; the latest slider position wins when the model is slower than scrubbing.
+packets each, non-overlapping). Reading, sanitizing and the MTN forward pass run as jobs on
+two runners: opening another file replaces a running read; while the MTN runs, the latest
+slider position waits and runs next (the model is slower than scrubbing).
 """
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from app.backend.data.csi import as_params, build_model_input, num_windows, read_csi
 from app.backend.data.csi.summary import process_recording
-from app.backend.errors import is_user_error
 from app.ui.common.model_cache import ModelCache
 from app.widgets.heatmap_view import HeatmapView, csi_image
+from app.widgets.job_runner import JobRunner, TaskState, failure_text
 
 CSI_FILTER = "CSI recordings (*.dat *.mat *.npz *.npy);;All files (*)"
 
 
-class MtnSignals(QObject):
-    loaded = Signal(object)  # dict: images of the whole recording
-    mtn = Signal(object)  # dict: start, channels float32 (3, H, W), composite RGB uint8 (H, W, 3)
-    failed = Signal(str)
+def load_recording(state: TaskState, path: Path, frame: Path | None) -> dict[str, Any]:
+    """Job: read + repair + sanitize a whole recording; read the paired frame (RGB) if given.
+
+    Returns the panels' images of the whole recording (float32 (rows, packets)), the
+    recording, the frame (RGB uint8 (H, W, 3) or None) and notes.
+    """
+    rec = read_csi(path)
+    proc = process_recording(rec)
+    rgb = None
+    if frame is not None and frame.is_file():
+        bgr = cv2.imdecode(np.fromfile(str(frame), np.uint8), cv2.IMREAD_COLOR)
+        rgb = None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return {
+        "path": path,
+        "recording": rec,
+        "amplitude": csi_image(proc.amplitude),
+        "phase": csi_image(rec.phase),
+        "sanitized": csi_image(proc.sanitized_phase),
+        "frame": rgb,
+        "notes": list(rec.notes) + ([f"{proc.repaired} non-finite values repaired"] if proc.repaired else []),
+    }
 
 
-def _error_text(exc: BaseException) -> str:
-    return str(exc) if is_user_error(exc) else f"{exc}\n{traceback.format_exc(limit=3)}"
+def translate_window(state: TaskState, cache: ModelCache, cfg: Any, weights: str, rec: Any, start: int) -> dict:
+    """Job: MTN forward pass for the window at packet ``start``: ``{"start", "channels": float32
+    (3, H, W), "composite": RGB uint8 (H, W, 3)}``."""
+    import torch
 
-
-class LoadCsiJob(QRunnable):
-    """Read + repair + sanitize a whole recording; read the paired frame (RGB) if given."""
-
-    def __init__(self, path: Path, frame: Path | None, signals: MtnSignals) -> None:
-        super().__init__()
-        self.path, self.frame, self.signals = path, frame, signals
-
-    def run(self) -> None:
-        try:
-            rec = read_csi(self.path)
-            proc = process_recording(rec)
-            frame = None
-            if self.frame is not None and self.frame.is_file():
-                bgr = cv2.imdecode(np.fromfile(str(self.frame), np.uint8), cv2.IMREAD_COLOR)
-                frame = None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            payload = {
-                "path": self.path,
-                "recording": rec,
-                "amplitude": csi_image(proc.amplitude),
-                "phase": csi_image(rec.phase),
-                "sanitized": csi_image(proc.sanitized_phase),
-                "frame": frame,
-                "notes": list(rec.notes) + ([f"{proc.repaired} non-finite values repaired"] if proc.repaired else []),
-            }
-            self.signals.loaded.emit(payload)
-        except Exception as exc:
-            self.signals.failed.emit(f"cannot preview {self.path.name}: {_error_text(exc)}")
-
-
-class MtnJob(QRunnable):
-    """MTN forward pass for one window: channels (3, H, W) float32 and an RGB uint8 composite."""
-
-    def __init__(self, cache: ModelCache, cfg, weights: str, rec, start: int, signals: MtnSignals) -> None:
-        super().__init__()
-        self.cache, self.cfg, self.weights, self.rec, self.start, self.signals = (
-            cache,
-            cfg,
-            weights,
-            rec,
-            start,
-            signals,
-        )
-
-    def run(self) -> None:
-        try:
-            import torch
-
-            model = self.cache.get(self.cfg, self.weights).model
-            x, _ = build_model_input(self.rec, self.cfg, self.start)
-            with torch.no_grad():
-                out = model.translate([{"csi": torch.as_tensor(x)}])[0].float().cpu().numpy()
-            lo, hi = float(out.min()), float(out.max())
-            comp = ((out - lo) / (hi - lo + 1e-6) * 255.0).clip(0, 255).astype(np.uint8).transpose(1, 2, 0)
-            if str(self.cfg.INPUT.FORMAT).upper() == "BGR":
-                comp = comp[:, :, ::-1]  # channels are in the model's INPUT.FORMAT order
-            self.signals.mtn.emit({"start": self.start, "channels": out, "composite": np.ascontiguousarray(comp)})
-        except Exception as exc:
-            self.signals.failed.emit(f"MTN preview failed: {_error_text(exc)}")
+    model = cache.get(cfg, weights).model
+    x, _ = build_model_input(rec, cfg, start)
+    with torch.no_grad():
+        out = model.translate([{"csi": torch.as_tensor(x)}])[0].float().cpu().numpy()
+    lo, hi = float(out.min()), float(out.max())
+    comp = ((out - lo) / (hi - lo + 1e-6) * 255.0).clip(0, 255).astype(np.uint8).transpose(1, 2, 0)
+    if str(cfg.INPUT.FORMAT).upper() == "BGR":
+        comp = comp[:, :, ::-1]  # channels are in the model's INPUT.FORMAT order
+    return {"start": start, "channels": out, "composite": np.ascontiguousarray(comp)}
 
 
 class MtnPreviewView(QWidget):
@@ -113,13 +82,14 @@ class MtnPreviewView(QWidget):
         self.payload: dict[str, Any] | None = None
         self.mtn: dict[str, Any] | None = None
         self._cache = ModelCache()
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._signals = MtnSignals(self)
-        self._signals.loaded.connect(self._on_loaded)
-        self._signals.mtn.connect(self._on_mtn)
-        self._signals.failed.connect(self._on_failed)
-        self._mtn_running = False
+        self._loading = Path()
+        self.load_job = JobRunner(self, replace=True, name="csi-load")  # the latest file opened wins
+        self.load_job.result.connect(self._on_loaded)
+        self.load_job.failed.connect(self._on_load_failed)
+        self.mtn_job = JobRunner(self, name="mtn")  # refuses while busy: the window asked for waits
+        self.mtn_job.result.connect(self._on_mtn)
+        self.mtn_job.failed.connect(self._on_mtn_failed)
+        self.mtn_job.finished.connect(self._on_mtn_finished)
         self._mtn_pending: int | None = None
 
         self.open_button = QPushButton("Open CSI file…", self)
@@ -176,8 +146,9 @@ class MtnPreviewView(QWidget):
 
     def open_sample(self, csi_path: Path, frame_path: Path | None = None) -> None:
         """Preview a dataset sample: its CSI file and the paired RGB frame."""
-        self.path_label.setText(f"reading {Path(csi_path).name}…")
-        self._pool.start(LoadCsiJob(Path(csi_path), None if frame_path is None else Path(frame_path), self._signals))
+        self._loading = Path(csi_path)
+        self.path_label.setText(f"reading {self._loading.name}…")
+        self.load_job.start(load_recording, self._loading, None if frame_path is None else Path(frame_path))
 
     # -- results ------------------------------------------------------------------------
     def packets_per_window(self) -> int:
@@ -229,33 +200,38 @@ class MtnPreviewView(QWidget):
     def _request_mtn(self, start: int) -> None:
         if self.payload is None:
             return
-        if self._mtn_running:
-            self._mtn_pending = start
-            return
-        self._mtn_running = True
-        self._pool.start(MtnJob(self._cache, self.cfg, self.weights, self.payload["recording"], start, self._signals))
+        args = (self._cache, self.cfg, self.weights, self.payload["recording"], start)
+        if not self.mtn_job.start(translate_window, *args):
+            self._mtn_pending = start  # runs when the current pass has finished
 
     def _on_mtn(self, result: dict) -> None:
-        self._mtn_running = False
         self.mtn = result
         for c, view in enumerate(self.channels):
             view.set_data(result["channels"][c])
         self.composite.set_data(result["composite"])
         self.mtnUpdated.emit(int(result["start"]))
+
+    def _on_mtn_finished(self) -> None:
         if self._mtn_pending is not None:
             start, self._mtn_pending = self._mtn_pending, None
-            if start != result["start"]:
-                self._request_mtn(start)
+            self._request_mtn(start)
+
+    def _on_load_failed(self, message: str, details: str) -> None:
+        self._on_failed(failure_text(f"cannot preview {self._loading.name}", message, details))
+
+    def _on_mtn_failed(self, message: str, details: str) -> None:
+        self._on_failed(failure_text("MTN preview failed", message, details))
 
     def _on_failed(self, text: str) -> None:
-        self._mtn_running = False
         self.note.setText(text)
         self.message.emit(text.splitlines()[0])
         self.failed.emit(text)
 
     def shutdown(self) -> None:
+        """Cancel the read and the MTN pass and join their threads (call before closing)."""
         self._mtn_pending = None
-        self._pool.waitForDone()
+        self.load_job.shutdown()
+        self.mtn_job.shutdown()
 
     def closeEvent(self, event) -> None:
         self.shutdown()

@@ -81,6 +81,19 @@ def test_retraining_into_the_same_checkpoint_file_updates_the_preview(
     assert not np.allclose(view.mtn["channels"], before)  # the new weights, not the model in memory
 
 
+def test_scrubbing_faster_than_the_model_runs_the_latest_window_next(qtbot, view: MtnPreviewView, intel_dat: Path,
+                                                                     tiny_cfg) -> None:
+    view.set_model(tiny_cfg)
+    with qtbot.waitSignal(view.mtnUpdated, timeout=120000):
+        view.open_file(intel_dat)
+    shown: list[int] = []
+    view.mtnUpdated.connect(shown.append)
+    for value in (10, 20, 30):  # three moves before the first pass can finish
+        view.slider.setValue(value)
+    qtbot.waitUntil(lambda: shown[-1:] == [150] and not view.mtn_job.is_running(), timeout=120000)
+    assert shown == [50, 150]  # window 20 was overtaken while it waited; the last one asked for ran
+
+
 def test_mmfi_frame(qtbot, view: MtnPreviewView, mmfi_frames: list[Path], tiny_cfg) -> None:
     view.set_model(tiny_cfg)
     with qtbot.waitSignal(view.mtnUpdated, timeout=120000):
