@@ -8,7 +8,6 @@ way. One run (local or attached) at a time.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,20 +29,13 @@ from PySide6.QtWidgets import (
 
 from app.ui.common.error_dialog import ErrorDialog
 from app.ui.training.run_follower import RunFollower
-from app.ui.training.training_worker import TrainingWorker, join_thread, start_in_thread
+from app.ui.training.training_worker import TrainingWorker, join_thread, metrics_progress, start_in_thread
 from app.widgets.image_view import ImageView
 from app.widgets.log_panel import LogPanel
 from app.widgets.loss_plot import LossPlot
 
 #: metrics.json / hook keys that are bookkeeping, not curves.
 NON_CURVE_KEYS = {"kind", "iteration", "max_iter", "time", "data_time", "eta_seconds", "it_per_s", "rank_data_time"}
-
-
-def format_eta(seconds: float) -> str:
-    if not math.isfinite(seconds) or seconds < 0:
-        return "--:--"
-    s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
 
 
 class TrainingView(QWidget):
@@ -177,10 +169,11 @@ class TrainingView(QWidget):
         worker.evaluation.connect(self.on_evaluation)
         worker.state.connect(self.on_state)
         worker.log.connect(self.log_panel.append_line)
+        worker.progress.connect(self.on_progress)
         worker.failed.connect(self.on_failed)
-        worker.done.connect(self.on_done)
+        worker.summary.connect(self.on_done)
         self._worker = worker
-        self._thread = start_in_thread(worker, self, worker.done)
+        self._thread = start_in_thread(worker, self, worker.finished)
         self._thread.finished.connect(self._on_thread_finished)
         self._update_buttons()
         self.runStarted.emit()
@@ -239,16 +232,15 @@ class TrainingView(QWidget):
         evals = {k: v for k, v in m.items() if "/" in k and isinstance(v, (int, float))}
         if evals:
             self.on_evaluation({"iteration": it, "results": evals})
-        max_iter = int(m.get("max_iter", self.progress.maximum()) or 1)
-        self.progress.setRange(0, max(1, max_iter))
-        self.progress.setValue(min(int(it) + 1, max_iter))
-        ips = m.get("it_per_s", math.nan)
-        if not isinstance(ips, float) or not math.isfinite(ips):
-            t = m.get("time")
-            ips = 1.0 / t if isinstance(t, (int, float)) and t > 0 else math.nan
-        eta = m.get("eta_seconds", math.nan)
-        self.progress.setFormat(f"iteration {int(it) + 1} / {max_iter}   {ips:.2f} it/s   ETA {format_eta(eta)}")
+        self.progress.setRange(0, max(1, int(m.get("max_iter") or self.progress.maximum())))
+        if self._worker is None:  # an attached run: a local run's worker reports progress itself
+            self.on_progress(*metrics_progress(m, self.progress.maximum()))
         self.metricsReceived.emit(m)
+
+    @Slot(float, str)
+    def on_progress(self, fraction: float, text: str) -> None:
+        self.progress.setValue(round(fraction * self.progress.maximum()))
+        self.progress.setFormat(text)
 
     @Slot(dict)
     def on_preview(self, p: dict) -> None:

@@ -1,23 +1,48 @@
-"""The trainer on its own QThread (one-shot jobs use :class:`app.widgets.job_runner.JobRunner`).
+"""The trainer on its own QThread, with the job runner's signal contract.
 
-Pattern (napari/Orange3): a worker QObject is moved to a QThread; its ``run`` slot starts
-when the thread starts; it reports through signals carrying plain values (floats, dicts
-of floats, numpy arrays, FramePrediction) that Qt queues to the GUI thread, where they
-are connected to bound slots of GUI objects. Cancellation is cooperative
-(:class:`~app.backend.engine.TrainControl`). Exceptions never escape a worker: they
-become a ``failed(message, traceback)`` signal.
+Training keeps a QThread and a worker QObject of its own (napari/Orange3 pattern: moved to
+the thread, ``run`` starts when the thread starts) because it talks more than a job: live
+metrics, previews, evaluations, state and log lines, plus pause. Its ending speaks the
+contract of :class:`app.widgets.job_runner.JobRunner`: ``progress(fraction, text)``,
+``failed(message, details)`` worded by :func:`~app.widgets.job_runner.describe_exception`,
+and ``finished()`` last. Signals carry plain values (floats, dicts of floats, numpy arrays,
+FramePrediction) that Qt queues to bound slots of the GUI thread. Cancellation is
+cooperative (:class:`~app.backend.engine.TrainControl`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.widgets.job_runner import describe_exception
+
+
+def format_eta(seconds: float) -> str:
+    """'04:07', '1:02:03' or '--:--' (unknown)."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "--:--"
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+def metrics_progress(m: dict[str, Any], max_iter: int) -> tuple[float, str]:
+    """``(fraction done, "iteration 12 / 100   3.10 it/s   ETA 00:29")`` of one metrics dict (the
+    metrics hook's, or a metrics.json line, which has no ``max_iter``: then ``max_iter`` is used)."""
+    it = int(m["iteration"])
+    max_iter = max(1, int(m.get("max_iter") or max_iter))
+    ips = m.get("it_per_s", math.nan)
+    if not isinstance(ips, float) or not math.isfinite(ips):
+        t = m.get("time")
+        ips = 1.0 / t if isinstance(t, (int, float)) and t > 0 else math.nan
+    eta = m.get("eta_seconds", math.nan)
+    return min(it + 1, max_iter) / max_iter, f"iteration {it + 1} / {max_iter}   {ips:.2f} it/s   ETA {format_eta(eta)}"
 
 
 class _ThreadLogHandler(logging.Handler):
@@ -45,8 +70,12 @@ class TrainingWorker(QObject):
         evaluation(dict): ``{"iteration", "results": {metric: float}}``.
         state(str): "running", "paused", "stopping".
         log(str): one log line.
-        failed(str, str): (one-line message, traceback text) of an exception or a diverged loss.
-        done(dict): run_training's summary (status, iteration, last_checkpoint, message, ...).
+        progress(float, str): fraction of MAX_ITER done and the progress bar's text, per metrics dict.
+        failed(str, str): one-line message and details (the traceback of a bug; "" for a user
+            error or a diverged loss).
+        summary(dict): run_training's summary (status, iteration, last_checkpoint, message, ...),
+            also after ``failed``.
+        finished(): last.
     """
 
     metrics = Signal(dict)
@@ -54,8 +83,10 @@ class TrainingWorker(QObject):
     evaluation = Signal(dict)
     state = Signal(str)
     log = Signal(str)
+    progress = Signal(float, str)
     failed = Signal(str, str)
-    done = Signal(dict)
+    summary = Signal(dict)
+    finished = Signal()
 
     def __init__(self, cfg: Any, resume: bool = False) -> None:
         super().__init__()
@@ -68,7 +99,7 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        """Train until finished, stopped or failed; always ends with ``done``."""
+        """Train until finished, stopped or failed; always ends with ``summary`` and ``finished``."""
         self._log_handler.thread_id = threading.get_ident()
         loggers = [logging.getLogger(name) for name in ("detectron2", "app", "fvcore")]
         for lg in loggers:
@@ -82,21 +113,23 @@ class TrainingWorker(QObject):
             self.state.emit("running")
             summary = run_training(self.cfg, resume=self.resume, callback=self._deliver, control=self.control)
             if summary.get("status") == "diverged":
-                self.failed.emit(summary.get("message", "loss became non-finite"), summary.get("message", ""))
+                self.failed.emit(summary.get("message", "loss became non-finite"), "")
         except Exception as exc:  # the GUI must survive any failure of the run
-            message = f"{type(exc).__name__}: {exc}"
+            message, details = describe_exception(exc)
             summary = {"status": "failed", "message": message, "last_checkpoint": ""}
-            self.failed.emit(message, traceback.format_exc())
+            self.failed.emit(message, details)
         finally:
             for lg in loggers:
                 lg.removeHandler(self._log_handler)
-            self.done.emit(summary)
+            self.summary.emit(summary)
+            self.finished.emit()
 
     def _deliver(self, event: dict[str, Any]) -> None:
         """The engine's callback (training thread): route one plain dict to its signal."""
         kind = event.get("kind")
         if kind == "metrics":
             self.metrics.emit(event)
+            self.progress.emit(*metrics_progress(event, int(self.cfg.SOLVER.MAX_ITER)))
         elif kind == "preview":
             self.preview.emit(event)
         elif kind == "eval":
