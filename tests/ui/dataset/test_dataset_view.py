@@ -28,7 +28,7 @@ def test_open_demo_thumbnails_filters_stats(qtbot, demo_copy: Path, tmp_path: Pa
     view = _open(qtbot, [demo_copy / "train.json", demo_copy / "val.json"], tmp_path)
     assert view.model.rowCount() == 18 and view.proxy.rowCount() == 18
     assert view.banner.isHidden()
-    # thumbnails come from the worker pool once the grid paints
+    # thumbnails come from the model's background job once the grid paints
     qtbot.waitUntil(lambda: view.model.has_thumbnail(0), timeout=10000)
     icon = view.proxy.index(0, 0).data(Qt.ItemDataRole.DecorationRole)
     assert icon.width() <= 128 and icon.height() <= 128 and icon.width() == 128
