@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGraphicsRectItem
 
 from app.backend.annotations import AnnotationSession
 from app.backend.annotations.proposals import people_from_prediction
@@ -16,13 +14,6 @@ from app.ui.dataset.annotation_assist import AssistController
 from app.ui.dataset.annotation_editor import AnnotationEditor
 
 TINY_OPTS = ["MODEL.MTN.OUTPUT_SIZE", "[64, 64]", "MODEL.MTN.ENCODER_DIMS", "[64]", "MODEL.MTN.FUSION_DIMS", "[128]"]
-
-
-def dashed_boxes(ed: AnnotationEditor) -> list[tuple[int, int, int, int]]:
-    """The boxes the editor's canvas draws dashed (proposals, what the user sees), as (x, y, w, h)."""
-    items = ed.canvas.scene().items()
-    return sorted(tuple(round(v) for v in item.rect().getRect()) for item in items
-                  if isinstance(item, QGraphicsRectItem) and item.pen().style() == Qt.PenStyle.DashLine)
 
 
 def _editor(qtbot, path: Path) -> AnnotationEditor:
@@ -34,7 +25,7 @@ def _editor(qtbot, path: Path) -> AnnotationEditor:
     return ed
 
 
-def test_accept_and_reject_proposals(qtbot, demo_copy: Path) -> None:
+def test_accept_and_reject_proposals(qtbot, demo_copy: Path, drawn) -> None:
     ed = _editor(qtbot, demo_copy / "train.json")
     doc, image_id = ed.session.doc, ed.image_id
     n0 = len(doc.anns(image_id))
@@ -47,11 +38,11 @@ def test_accept_and_reject_proposals(qtbot, demo_copy: Path) -> None:
         keypoints=kps,
     )
     ed.set_proposals(ed.session.source, image_id, people_from_prediction(pred, image_id))
-    assert dashed_boxes(ed) == [(10, 10, 50, 80), (100, 20, 50, 100)] and ed.panel.proposal_info.text() == "2 proposals"
+    assert drawn(ed.canvas)[0] == [(10, 10, 50, 80), (100, 20, 50, 100)] and ed.panel.proposal_info.text() == "2 proposals"
     ed.reject_proposal()
-    assert dashed_boxes(ed) == [(100, 20, 50, 100)] and len(doc.anns(image_id)) == n0
+    assert drawn(ed.canvas)[0] == [(100, 20, 50, 100)] and len(doc.anns(image_id)) == n0
     ed.accept_proposal()
-    assert len(doc.anns(image_id)) == n0 + 1 and dashed_boxes(ed) == [] and not ed.current_proposals()
+    assert len(doc.anns(image_id)) == n0 + 1 and drawn(ed.canvas)[0] == [] and not ed.current_proposals()
     accepted = doc.person(image_id, n0)
     assert accepted.bbox == [100, 20, 50, 100] and accepted.keypoint(0) == (50, 50, 2)
     assert accepted.ann_id not in [a["id"] for a in doc.anns(image_id)[:n0]]

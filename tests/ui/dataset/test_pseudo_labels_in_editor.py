@@ -29,16 +29,17 @@ def editor(qtbot, demo_copy: Path):
     ed.autosave_timer.stop()
 
 
-def test_pseudo_labels_are_distinct_and_accepting_drops_the_marker(editor: AnnotationEditor) -> None:
+def test_pseudo_labels_are_distinct_and_accepting_drops_the_marker(editor: AnnotationEditor, drawn) -> None:
     anns = editor.session.doc.anns(editor.image_id)
     n = len(anns)
     assert n >= 1 and all("pseudo_label" in a for a in anns)
-    assert all(p.proposal and p.label.endswith("pseudo") for p in editor.canvas._people)
+    dashed, labels = drawn(editor.canvas)  # drawn dashed and tagged, like proposals
+    assert len(dashed) == n and labels == sorted(f"#{i + 1} pseudo" for i in range(n))
     assert "pseudo label" in editor.panel.people.item(0).text()
     editor.accept_pseudo_labels()
     anns = editor.session.doc.anns(editor.image_id)
     assert len(anns) == n and not any("pseudo_label" in a for a in anns)
-    assert not any(p.proposal for p in editor.canvas._people)
+    assert drawn(editor.canvas) == ([], sorted(f"#{i + 1}" for i in range(n)))
     editor.undo()  # one macro: every person is pseudo again
     assert all("pseudo_label" in a for a in editor.session.doc.anns(editor.image_id))
 
