@@ -169,9 +169,7 @@ class MainWindow(QMainWindow):
         # here, once, keeps the first training run from freezing the UI when its worker starts
         importlib.import_module("app.backend.engine")
         self.project = project
-        for view in self.views.values():
-            if hasattr(view, "set_project"):
-                view.set_project(project)
+        self.dataset_view.set_project(project)
         cfg = self.config_view.current_config()
         checkpoint = latest_checkpoint(str(cfg.OUTPUT_DIR))
         self.inference_view.set_checkpoint(checkpoint)
@@ -343,7 +341,7 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop a running training (checkpoint saved) and join its thread before closing."""
+        """Stop a running training (checkpoint saved) and every view's background job, and join their threads."""
         if self.config_view.is_modified() and not getattr(self, "discard_unsaved_on_close", False):
             answer = QMessageBox.question(
                 self, APP_NAME, "Save the changed config before closing?",
@@ -359,9 +357,8 @@ class MainWindow(QMainWindow):
         self.training_view.shutdown()
         self.inference_view.shutdown()
         self._demo_job.shutdown(timeout_s=600)
-        for view in self.views.values():
-            if view not in (self.training_view, self.inference_view) and hasattr(view, "shutdown"):
-                view.shutdown()
+        self.dataset_view.shutdown()
+        self.mtn_preview_view.shutdown()
         super().closeEvent(event)
 
 
