@@ -40,7 +40,9 @@ def test_inference_draws_overlays_from_a_checkpoint(qtbot, qapp_settings, demo_p
     assert samples and samples[0]["annotations"]
     view.set_samples(samples)
     view.set_checkpoint(checkpoint)
-    # options: score threshold 0 so an untrained model still draws people
+    # score threshold 0 (model and overlay) so an untrained model still draws people: with the
+    # overlay's default 0.5, a random model whose scores all fell below it drew nothing
+    view.controls.min_score.setValue(0.0)
     view.controls.opacity.setValue(80)
     with qtbot.waitSignal(view.resultReady, timeout=300_000):
         assert view.run()

@@ -86,9 +86,10 @@ def test_scrubbing_faster_than_the_model_runs_the_latest_window_next(qtbot, view
     view.set_model(tiny_cfg)
     with qtbot.waitSignal(view.mtnUpdated, timeout=120000):
         view.open_file(intel_dat)
+    qtbot.waitUntil(lambda: not view.mtn_job.is_running(), timeout=10_000)  # its finished comes after the result
     shown: list[int] = []
     view.mtnUpdated.connect(shown.append)
-    for value in (10, 20, 30):  # three moves before the first pass can finish
+    for value in (10, 20, 30):  # the first move starts a pass; the next two come before it can finish
         view.slider.setValue(value)
     qtbot.waitUntil(lambda: shown[-1:] == [150] and not view.mtn_job.is_running(), timeout=120000)
     assert shown == [50, 150]  # window 20 was overtaken while it waited; the last one asked for ran
