@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.inference_view.set_config_provider(self.config_view.current_config)
         self.training_view.runFinished.connect(self._on_run_finished)
         self.config_view.configChanged.connect(self._update_status)
+        self.config_view.configChanged.connect(self.training_view.refresh_resumable)
         self.config_view.form.undo_stack.cleanChanged.connect(self._update_status)
 
         self.device_label = QLabel(device_text(), self)
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
         checkpoint = latest_checkpoint(str(cfg.OUTPUT_DIR))
         self.inference_view.set_checkpoint(checkpoint)
         self.mtn_preview_view.set_model(cfg, checkpoint)
+        self.training_view.set_project(project.root)
         try:
             self.inference_view.set_samples(dataset_samples(cfg))
         except Exception as exc:  # a missing or broken dataset must not stop the project from opening
