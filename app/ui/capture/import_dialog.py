@@ -109,6 +109,14 @@ class ImportDialog(CaptureJobDialog):
         self.tabs.addTab(mm, "MM-Fi")
 
         self.build_job_layout(self.tabs, "Import", "Cancel import")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        """The other tab is another import: the previous one's message and log do not apply to it."""
+        if not self.running:
+            self.status.clear()
+            self.log.clear()
+            self.progress.setValue(0)
 
     def _source_changed(self) -> None:
         folder = self.source_kind.currentIndex() == 1
