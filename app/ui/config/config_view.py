@@ -22,21 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.backend.config import ConfigError, detectron2_help, flatten, get_cfg
+from app.backend.config import ConfigError, config_helps, flatten, get_cfg
 from app.ui.config.config_io import config_choices, load_with_base, write_config_diff
 from app.widgets.config_form import ConfigForm, format_value
-
-
-def all_helps(keys: list[str]) -> dict[str, str]:
-    """Help text of every key (ours from CONFIG_HELP, detectron2's from its defaults.py comments)."""
-    from app.backend.config import CONFIG_HELP
-
-    d2 = detectron2_help()
-    out = {}
-    for key in keys:
-        text = CONFIG_HELP.get(key) or d2.get(key) or d2.get(key.rsplit(".", 1)[0])
-        out[key] = text or "detectron2 setting (see detectron2/config/defaults.py)."
-    return out
 
 
 class ConfigView(QWidget):
@@ -97,7 +85,7 @@ class ConfigView(QWidget):
         self.path, self.base_path = Path(path), base_path
         values = flatten(cfg)
         self.form.set_config(values, base=flatten(base), defaults=flatten(get_cfg()),
-                             helps=all_helps(list(values)), choices=self._choices)
+                             helps=config_helps(list(values)), choices=self._choices)
         self.form.undo_stack.setClean()
         self._refresh_diff()
         self._update_title()
