@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.backend.config import ConfigError, config_helps, flatten, get_cfg
+from app.ui.common.start_folder import start_folder, start_path
 from app.ui.config.config_io import config_choices, load_with_base, write_config_diff
 from app.widgets.config_form import ConfigForm, format_value
 
@@ -146,7 +147,7 @@ class ConfigView(QWidget):
 
     @Slot()
     def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load config", str(self.path.parent if self.path else ""),
+        path, _ = QFileDialog.getOpenFileName(self, "Load config", start_folder("project", self.path or ""),
                                               "YAML (*.yaml *.yml)")
         if path:
             try:
@@ -156,6 +157,7 @@ class ConfigView(QWidget):
 
     @Slot()
     def _save_as_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save config as", str(self.path or ""), "YAML (*.yaml)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save config as", str(self.path or start_path("project", "config.yaml")),
+                                              "YAML (*.yaml)")
         if path:
             self.save_to(path)

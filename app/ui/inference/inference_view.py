@@ -32,6 +32,7 @@ from app.backend.checkpoint import latest_checkpoint
 from app.backend.structures import FramePrediction
 from app.ui.common.error_dialog import ErrorDialog
 from app.ui.common.model_cache import ModelCache
+from app.ui.common.start_folder import start_folder, start_path
 from app.widgets.image_view import ImageView
 from app.widgets.instance_table import InstanceTable
 from app.widgets.job_runner import JobRunner, TaskState
@@ -283,7 +284,7 @@ class InferenceView(QWidget):
 
     @Slot()
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Image or CSI file", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Image or CSI file", start_folder("dataset"),
                                               "Images and CSI (*.jpg *.jpeg *.png *.dat *.mat *.npz *.npy);;All (*)")
         if path:
             self._source = path
@@ -291,13 +292,14 @@ class InferenceView(QWidget):
 
     @Slot()
     def _choose_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", "", "Checkpoints (*.pth *.pkl)")
+        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", start_folder("output", self.ckpt_edit.text()),
+                                              "Checkpoints (*.pth *.pkl)")
         if path:
             self.ckpt_edit.setText(path)
 
     @Slot()
     def _export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "prediction.png", "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", start_path("output", "prediction.png"), "PNG (*.png)")
         if path and not self.export_png(path):
             self.status.setText("Nothing to export yet.")
 

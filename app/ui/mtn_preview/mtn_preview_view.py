@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPu
 from app.backend.data.csi import as_params, build_model_input, num_windows, read_csi
 from app.backend.data.csi.summary import process_recording
 from app.ui.common.model_cache import ModelCache
+from app.ui.common.start_folder import start_folder
 from app.widgets.heatmap_view import HeatmapView, csi_image
 from app.widgets.job_runner import JobRunner, TaskState, failure_text
 
@@ -155,7 +156,7 @@ class MtnPreviewView(QWidget):
             view.show_message(text)
 
     def _ask_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open CSI recording", "", CSI_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open CSI recording", start_folder("dataset"), CSI_FILTER)
         if path:
             self.open_file(Path(path))
 

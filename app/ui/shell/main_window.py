@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.backend.checkpoint import latest_checkpoint
 from app.ui.capture.capture_actions import make_capture_button
 from app.ui.common.error_dialog import ErrorDialog
+from app.ui.common.start_folder import set_project_folders, start_folder
 from app.ui.config.config_view import ConfigView
 from app.ui.dataset.dataset_view import DatasetView
 from app.ui.inference.inference_view import InferenceView, dataset_samples
@@ -176,6 +177,8 @@ class MainWindow(QMainWindow):
         checkpoint = latest_checkpoint(str(cfg.OUTPUT_DIR))
         self.inference_view.set_checkpoint(checkpoint)
         self.mtn_preview_view.set_model(cfg, checkpoint)
+        datasets = [project.root / d for d in project.datasets] + [str(cfg.DATASETS.DEMO.ROOT or "")]
+        set_project_folders(project.root, [d for d in datasets if str(d)], cfg.OUTPUT_DIR)
         self.training_view.set_project(project.root)
         try:
             self.inference_view.set_samples(dataset_samples(cfg))
@@ -304,7 +307,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _open_project_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Projects (*.wdsproj)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start_folder("projects"), "Projects (*.wdsproj)")
         if path:
             self._try_open(path)
 
@@ -312,7 +315,7 @@ class MainWindow(QMainWindow):
     def _new_project_dialog(self) -> None:
         from app.backend.config import CONFIGS_DIR
 
-        folder = QFileDialog.getExistingDirectory(self, "New project folder")
+        folder = QFileDialog.getExistingDirectory(self, "New project folder", start_folder("projects"))
         if not folder:
             return
         base, _ = QFileDialog.getOpenFileName(self, "Base config", str(CONFIGS_DIR), "YAML (*.yaml)")

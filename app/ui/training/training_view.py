@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.backend.checkpoint import latest_checkpoint
 from app.ui.common.error_dialog import ErrorDialog
+from app.ui.common.start_folder import start_folder
 from app.ui.training.run_follower import RunFollower
 from app.ui.training.run_history import curve_values, eval_values, read_history
 from app.ui.training.run_picker import RunPicker
@@ -387,7 +388,7 @@ class TrainingView(QWidget):
 
     @Slot()
     def _choose_attach_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Attach to a detectron2 output folder")
+        folder = QFileDialog.getExistingDirectory(self, "Attach to a detectron2 output folder", start_folder("project"))
         if folder:
             self.attach(folder)
 
