@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from detectron2.config import CfgNode
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -26,6 +27,8 @@ from app.backend.config import ConfigError, config_helps, flatten, get_cfg
 from app.ui.common.start_folder import start_folder, start_path
 from app.ui.config.config_io import config_choices, load_with_base, write_config_diff
 from app.widgets.config_form import ConfigForm, format_value
+from app.widgets.icons import icon
+from app.widgets.shortcuts import button_shortcut, with_shortcut
 
 
 class ConfigView(QWidget):
@@ -49,12 +52,21 @@ class ConfigView(QWidget):
         self.form.undo_stack.cleanChanged.connect(self._update_title)
         self.title = QLabel("No config", self)
         self.title.setStyleSheet("font-weight: bold;")
-        self.save_button = QPushButton("Save", self)
+        self.save_button = QPushButton(icon("save"), "Save", self)
+        self.save_button.setToolTip("Save the config (File > Save config, Ctrl+S)")
         self.save_button.clicked.connect(self.save)
-        self.save_as_button = QPushButton("Save as…", self)
+        self.save_as_button = QPushButton(icon("save-as"), "Save as…", self)
         self.save_as_button.clicked.connect(self._save_as_dialog)
-        self.open_button = QPushButton("Load YAML…", self)
+        button_shortcut(self.save_as_button, "Ctrl+Shift+S", self, "Save the config to another YAML file")
+        self.open_button = QPushButton(icon("open"), "Load YAML…", self)
         self.open_button.clicked.connect(self._open_dialog)
+        button_shortcut(self.open_button, "Ctrl+L", self, "Show another config YAML in the form")
+        self.search_action = QAction("Search keys", self)
+        self.search_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
+        self.search_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.search_action.triggered.connect(self._focus_search)
+        self.addAction(self.search_action)
+        self.form.search.setToolTip(with_shortcut("Search keys and their help", self.search_action))
         self.diff_view = QPlainTextEdit(self)
         self.diff_view.setReadOnly(True)
         self.diff_view.setPlaceholderText("No changes against the base config")
@@ -144,6 +156,11 @@ class ConfigView(QWidget):
     def _refresh_diff(self) -> None:
         lines = [f"{k}: {format_value(old)} → {format_value(new)}" for k, (old, new) in self.form.diff_from_base().items()]
         self.diff_view.setPlainText("\n".join(lines))
+
+    @Slot()
+    def _focus_search(self) -> None:
+        self.form.search.setFocus()
+        self.form.search.selectAll()
 
     @Slot()
     def _open_dialog(self) -> None:

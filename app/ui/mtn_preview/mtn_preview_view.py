@@ -24,7 +24,9 @@ from app.backend.data.csi.summary import process_recording
 from app.ui.common.model_cache import ModelCache
 from app.ui.common.start_folder import start_folder
 from app.widgets.heatmap_view import HeatmapView, csi_image
+from app.widgets.icons import icon
 from app.widgets.job_runner import JobRunner, TaskState, failure_text
+from app.widgets.shortcuts import button_shortcut
 
 CSI_FILTER = "CSI recordings (*.dat *.mat *.npz *.npy);;All files (*)"
 NO_FRAME = "No paired frame: open a sample from the Dataset view (MTN preview) to see its RGB frame"
@@ -94,7 +96,8 @@ class MtnPreviewView(QWidget):
         self.mtn_job.finished.connect(self._on_mtn_finished)
         self._mtn_pending: int | None = None
 
-        self.open_button = QPushButton("Open CSI file…", self)
+        self.open_button = QPushButton(icon("open"), "Open CSI file…", self)
+        button_shortcut(self.open_button, "Ctrl+Shift+O", self, "Open a CSI recording (.dat, .mat, .npz, .npy)")
         self.path_label = QLabel("no recording", self)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setEnabled(False)

@@ -38,6 +38,9 @@ def make_application(argv: list[str] | None = None):
         if problem:
             raise UserFacingError(problem)
         app = QApplication(argv if argv is not None else sys.argv[:1])
+    from app.widgets.icons import app_icon
+
+    app.setWindowIcon(app_icon())
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)

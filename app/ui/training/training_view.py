@@ -47,9 +47,11 @@ from app.ui.training.training_worker import (
     start_in_thread,
 )
 from app.widgets.eval_table import EvalTable
+from app.widgets.icons import icon
 from app.widgets.image_view import ImageView
 from app.widgets.log_panel import LogPanel
 from app.widgets.loss_plot import LossPlot
+from app.widgets.shortcuts import button_shortcut, with_shortcut
 
 #: Prefix of MTN pretraining's curves ("pretrain loss_mtn_parts", "pretrain lr").
 PRETRAIN_PREFIX = "pretrain "
@@ -93,6 +95,21 @@ class TrainingView(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.attach_button.clicked.connect(self._choose_attach_folder)
         self.detach_button.clicked.connect(self.detach)
+        for button, role, keys, tip in (
+            (self.start_button, "start", "F5", "Train the project's config from iteration 0"),
+            (self.pause_button, "pause", "F6", "Pause or continue the run between iterations"),
+            (self.stop_button, "stop", "Shift+F5", "Stop the run; it saves what can be resumed"),
+            (self.resume_ckpt_button, "resume", "Ctrl+F5", "Continue from the output folder's last checkpoint"),
+            (self.attach_button, "attach", "", "Follow the metrics.json of a run started elsewhere"),
+            (self.detach_button, "detach", "", "Stop following the attached run"),
+        ):
+            button.setIcon(icon(role))
+            if keys:
+                action = button_shortcut(button, keys, self, tip)
+                if button is self.resume_ckpt_button:
+                    self._resume_action = action
+            else:
+                button.setToolTip(tip)
         self.status_label = QLabel("Idle", self)
         self.run_combo = RunPicker(self)
         self.run_combo.activated.connect(self._on_run_chosen)
@@ -408,9 +425,9 @@ class TrainingView(QWidget):
         stopping = running and self._worker is not None and self._worker.control.stop_requested
         self.start_button.setEnabled(not running and not attached)
         self.resume_ckpt_button.setEnabled(not running and not attached and self._resumable)
-        self.resume_ckpt_button.setToolTip(
-            "Continue from the output folder's last checkpoint (same iterations and LR schedule)" if self._resumable
-            else "No checkpoint in the output folder yet: nothing to resume")
+        resume_tip = ("Continue from the output folder's last checkpoint (same iterations and LR schedule)"
+                      if self._resumable else "No checkpoint in the output folder yet: nothing to resume")
+        self.resume_ckpt_button.setToolTip(with_shortcut(resume_tip, self._resume_action))
         self.pause_button.setEnabled(running and not stopping)
         self.stop_button.setEnabled(running and not stopping)
         self.attach_button.setEnabled(not running)
