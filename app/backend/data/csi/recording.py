@@ -36,8 +36,9 @@ class CsiRecording:
         timestamps: float64 array (P,), seconds, non-decreasing. Intel 5300: the NIC's
             1 MHz ``timestamp_low`` counter unwrapped at its 2**32 wrap-around; sources
             without timestamps get synthetic ones (noted in ``notes``).
-        source_format: where the data came from: ``"intel5300"``, ``"mmfi-mat"``,
-            ``"npy"``, ``"npz"`` or ``"wifi-densepose-csi/1"`` (our sample format).
+        source_format: where the data came from: ``"intel5300"``, ``"atheros"``,
+            ``"esp32"``, ``"nexmon"``, ``"picoscenes"``, ``"mmfi-mat"``, ``"npy"``, ``"npz"``
+            or ``"wifi-densepose-csi/1"`` (our sample format).
         path: the file read, or None for in-memory data.
         nrx: int16 array (P,), receive antennas each packet actually carried (<= R).
         ntx: int16 array (P,), transmit streams each packet actually carried (<= T).
@@ -45,6 +46,10 @@ class CsiRecording:
             together, as read.
         notes: human-readable remarks on how the file was interpreted (zero-filled
             antennas, synthetic timestamps, ...).
+        meta: JSON-ready facts the capture tool recorded (``tool``, ``chip``,
+            ``bandwidth_mhz``, ``channel``, ``rssi_dbm``, ``clock``, ``subcarrier_index``:
+            the 802.11 tone index of each of the S subcarriers, ...); empty when unknown.
+            See ``docs/csi-formats.md`` for the keys of each format.
     """
 
     amplitude: np.ndarray
@@ -56,6 +61,7 @@ class CsiRecording:
     ntx: np.ndarray | None = None
     nonfinite_count: int = -1
     notes: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         where = self.path or "<in-memory CSI>"
@@ -88,6 +94,17 @@ class CsiRecording:
             self.nonfinite_count = int(np.count_nonzero(~np.isfinite(self.amplitude)))
             self.nonfinite_count += int(np.count_nonzero(~np.isfinite(self.phase)))
         self.notes = list(self.notes)
+        self.meta = dict(self.meta)
+
+    @classmethod
+    def from_complex(cls, csi: np.ndarray, timestamps: np.ndarray, **kwargs: object) -> CsiRecording:
+        """A recording from complex CSI (P, S, R, T) (any complex dtype); keyword arguments as the fields.
+
+        Amplitude and phase are computed in complex64 (float32 results), so the peak extra
+        memory is about 16 bytes per value on top of ``csi``.
+        """
+        c = np.asarray(csi).astype(np.complex64, copy=False)
+        return cls(amplitude=np.abs(c), phase=np.angle(c), timestamps=timestamps, **kwargs)  # type: ignore[arg-type]
 
     @staticmethod
     def _antenna_counts(values: np.ndarray | None, full: int, p: int, name: str, where: str) -> np.ndarray:
@@ -163,6 +180,7 @@ class CsiRecording:
             ntx=self.ntx[sl],
             nonfinite_count=count,
             notes=list(self.notes),
+            meta=dict(self.meta),
         )
 
     def summary(self) -> str:
