@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.backend.data.csi.clock import counter_modulus, unwrap_counter
-from app.backend.data.csi.framing import Framing, check_csi_size, gather, truncation_error, walk_records
+from app.backend.data.csi.framing import Framing, check_csi_size, field, take_bytes, truncation_error, walk_records
 from app.backend.data.csi.meta import antenna_notes, distinct, value_range
 from app.backend.data.csi.recording import CsiRecording
 from app.backend.data.csi.tones import data_tones, describe_kept, occupied_tones, select_tones
@@ -116,11 +116,11 @@ def scan_atheros(buf: bytes, where: str, layout: AtherosLayout) -> AtherosScan:
             reader reports it, a streaming reader waits for the rest.
     """
     p = layout.prefix
-    fr = walk_records(buf, layout.start, len_at=0, len_dtype=p + "u2", overhead=2)
-    at = fr.offsets + 2  # status starts after field_len
+    fr = walk_records(buf, layout.start, len_at=0, len_dtype=p + "u2", overhead=2, where=where)
+    status = take_bytes(buf, fr.offsets + 2, _STATUS)  # the status follows field_len
 
     def u(off: int, dt: str) -> np.ndarray:
-        return gather(buf, at + off, dt).astype(np.int64)  # u64 timestamps >= 2**63 turn negative: refused later
+        return field(status, off, dt).astype(np.int64)  # u64 timestamps >= 2**63 turn negative: refused later
 
     scan = AtherosScan(
         layout=layout,
@@ -176,7 +176,7 @@ def read_atheros(path: str, data: bytes, layout: AtherosLayout) -> CsiRecording:
     check_csi_size(path, fr.count, tones * _MAX_ANTENNAS * _MAX_ANTENNAS)
     import csiread
 
-    try:
+    try:  # the full 3x3 array: csiread zero-fills what a packet lacks (cheaper than padding afterwards)
         parsed = csiread.Atheros(path, nrxnum=3, ntxnum=3, pl_size=0, tones=tones, if_report=False, bufsize=fr.count)
         parsed.seek(path, layout.start, 0, layout.endian)
     except Exception as exc:  # csiread raises plain Exception/ValueError
@@ -217,8 +217,10 @@ def atheros_recording(path: str | None, scan: AtherosScan, csi: np.ndarray) -> C
         "subcarrier_index": wanted.tolist(),
     }
     return CsiRecording.from_complex(
-        csi[np.flatnonzero(keep)[:, None], cols],
+        csi if keep.all() else csi[keep],
         seconds,
+        columns=cols,
+        finite=True,
         source_format="atheros",
         path=path,
         nrx=nrx,

@@ -59,7 +59,8 @@ class Esp32Scan:
     """Validated lines of a log.
 
     Attributes:
-        lines: the complete, valid ``CSI_DATA`` lines (bytes, without line ends), in order.
+        starts, ends: int64 (P,) byte span of each complete, valid ``CSI_DATA`` line (line
+            end excluded), in order.
         line_numbers: int64 (P,) 1-based line number of each.
         counts: int64 (P,) numbers in each line's CSI list.
         skipped: other non-empty lines (header, serial messages).
@@ -68,12 +69,17 @@ class Esp32Scan:
             can read it as it is).
     """
 
-    lines: list[bytes]
+    starts: np.ndarray
+    ends: np.ndarray
     line_numbers: np.ndarray
     counts: np.ndarray
     skipped: int
     end: int
     clean: bool
+
+    @property
+    def count(self) -> int:
+        return int(self.starts.size)
 
 
 def scan_esp32(buf: bytes, where: str, *, final: bool = True) -> Esp32Scan:
@@ -87,14 +93,16 @@ def scan_esp32(buf: bytes, where: str, *, final: bool = True) -> Esp32Scan:
     raw_lines = buf[:end].split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
-    lines: list[bytes] = []
+    lines: list[tuple[int, int]] = []
     numbers: list[int] = []
     counts: list[int] = []
     skipped = 0
     clean = b"\r" not in buf[:end] and buf[:end].endswith(b"\n")
     last = len(raw_lines)
     unterminated = final and bool(raw_lines) and not buf.endswith(b"\n")
+    pos = 0
     for i, raw in enumerate(raw_lines, start=1):
+        at, pos = pos, pos + len(raw) + 1
         line = raw.rstrip(b"\r")
         cut = unterminated and i == last
         if cut and line and b"CSI_DATA,".startswith(line):
@@ -116,12 +124,13 @@ def scan_esp32(buf: bytes, where: str, *, final: bool = True) -> Esp32Scan:
             )
         if not line.endswith(b"]"):
             clean = False  # csiread cuts the line end and the closing bracket: nothing may follow it
-        lines.append(line)
+        lines.append((at, at + len(line)))
         numbers.append(i)
         counts.append(n)
     counts_a = np.asarray(counts, dtype=np.int64)
     clean = clean and counts_a.size > 0 and bool(np.all(counts_a == counts_a[0]))
-    return Esp32Scan(lines, np.asarray(numbers, np.int64), counts_a, skipped, end, clean)
+    spans = np.asarray(lines, dtype=np.int64).reshape(-1, 2)
+    return Esp32Scan(spans[:, 0], spans[:, 1], np.asarray(numbers, np.int64), counts_a, skipped, end, clean)
 
 
 def _truncated(where: str, line: int, complete: int) -> CsiFormatError:
@@ -143,27 +152,35 @@ def _what_is_wrong(line: bytes) -> str:
 def read_esp32(path: str, data: bytes) -> CsiRecording:
     """Validate the whole log ``data`` (the content of ``path``), read it with csiread, keep the data tones."""
     scan = scan_esp32(data, path, final=True)
-    p = len(scan.lines)
+    p = scan.count
     if p == 0:
         raise CsiFormatError(f"{path}: no CSI_DATA lines (an ESP32-CSI-Tool log was expected)")
     check_csi_size(path, p, int(scan.counts.max()) // 2)
-    import csiread
-
-    with tempfile.TemporaryDirectory(prefix="esp32-csi-") as tmp:
-        source = path
-        if not scan.clean:
-            source = os.path.join(tmp, "csi.csv")
-            with open(source, "wb") as f:
-                f.write(b"".join(_normalised(line) for line in scan.lines))
-        try:
-            parsed = csiread.ESP32(source, if_report=False)
-            parsed.read()
-        except Exception as exc:  # csiread raises ValueError and friends on text it cannot convert
-            raise CsiFormatError(f"{path}: csiread could not parse the ESP32 CSI log: {exc}") from exc
+    try:
+        if scan.clean:
+            parsed = _csiread_esp32(path)
+        else:
+            with tempfile.TemporaryDirectory(prefix="esp32-csi-") as tmp:
+                source = os.path.join(tmp, "csi.csv")
+                with open(source, "wb") as f:
+                    f.write(b"".join(_normalised(data[a:b]) for a, b in zip(scan.starts.tolist(), scan.ends.tolist())))
+                parsed = _csiread_esp32(source)
+    except OSError as exc:
+        raise CsiFormatError(f"{path}: cannot read it (or write the copy csiread reads): {exc.strerror or exc}") from exc
+    except Exception as exc:  # csiread raises ValueError and friends on text it cannot convert
+        raise CsiFormatError(f"{path}: csiread could not parse the ESP32 CSI log: {exc}") from exc
     csi = np.asarray(parsed.csi)
     if parsed.count != p or csi.shape[0] != p or csi.shape[1] < _LLTF_VALUES // 2:
         raise CsiFormatError(f"{path}: csiread parsed {parsed.count} of {p} ESP32 CSI lines")
     return esp32_recording(path, scan, parsed)
+
+
+def _csiread_esp32(source: str) -> object:
+    import csiread
+
+    parsed = csiread.ESP32(source, if_report=False)
+    parsed.read()
+    return parsed
 
 
 def _normalised(line: bytes) -> bytes:
@@ -187,7 +204,7 @@ def esp32_recording(path: str | None, scan: Esp32Scan, parsed: object) -> CsiRec
     seconds, clock = unwrap_counter(
         np.asarray(parsed.local_timestamp), unit_s=1e-6, modulus=WRAP_32, source="device", where=path or ""
     )
-    notes = [f"ESP32-CSI-Tool: {len(scan.lines)} packets, one antenna, {describe_kept(64, wanted, 'L-LTF 20 MHz')}"]
+    notes = [f"ESP32-CSI-Tool: {scan.count} packets, one antenna, {describe_kept(64, wanted, 'L-LTF 20 MHz')}"]
     if scan.skipped:
         notes.append(f"{scan.skipped} line(s) that are not CSI_DATA lines (header, serial messages) skipped")
     longer = int(np.count_nonzero(scan.counts > _LLTF_VALUES))

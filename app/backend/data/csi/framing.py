@@ -24,6 +24,8 @@ from app.backend.errors import CsiFormatError
 
 #: Most complex CSI values one read holds (csiread's buffer + ours stay under ~2 GB).
 MAX_CSI_VALUES = 50_000_000
+#: Most records one log may hold (their offsets and headers stay under ~0.5 GB).
+MAX_RECORDS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,15 @@ class Framing:
         return int(self.offsets.size)
 
 
-def walk_records(buf: bytes, start: int, *, len_at: int, len_dtype: str, overhead: int) -> Framing:
+def walk_records(
+    buf: bytes, start: int, *, len_at: int, len_dtype: str, overhead: int, where: str = "<CSI>"
+) -> Framing:
     """Complete length-prefixed records of ``buf`` from offset ``start``.
 
     A record at offset ``o`` is ``value(o + len_at) + overhead`` bytes long, ``value``
     being the integer of NumPy dtype ``len_dtype`` (e.g. ``"<u4"``, ``">u2"``) stored at
-    ``o + len_at``. ``overhead`` must be positive, so a chain always advances.
+    ``o + len_at``. ``overhead`` must be positive, so a chain always advances. More than
+    :data:`MAX_RECORDS` records raise :class:`CsiFormatError` (naming ``where``).
 
     Fast path: when every record has the first record's length (typical of logs with a
     fixed layout) all of them are checked at once with NumPy; otherwise the chain is
@@ -70,6 +75,8 @@ def walk_records(buf: bytes, start: int, *, len_at: int, len_dtype: str, overhea
     if size - start >= head:
         first = int(np.frombuffer(buf, dtype=dt, count=1, offset=start + len_at)[0]) + overhead
         n = (size - start) // first
+        if n > MAX_RECORDS:
+            raise _too_many(where)
         if n > 1 and first >= head:
             rows = np.frombuffer(buf, dtype=np.uint8, count=n * first, offset=start).reshape(n, first)
             values = np.ascontiguousarray(rows[:, len_at : len_at + dt.itemsize]).view(dt).reshape(-1)
@@ -87,22 +94,50 @@ def walk_records(buf: bytes, start: int, *, len_at: int, len_dtype: str, overhea
         offsets.append(pos)
         lengths.append(total)
         pos += total
+        if len(offsets) > MAX_RECORDS:
+            raise _too_many(where)
     return _framing(np.asarray(offsets, np.int64), np.asarray(lengths, np.int64), pos, size)
+
+
+def _too_many(where: str) -> CsiFormatError:
+    return CsiFormatError(f"{where}: more than {MAX_RECORDS:,} records in one log; split the capture into shorter files")
 
 
 def _framing(offsets: np.ndarray, lengths: np.ndarray, end: int, size: int) -> Framing:
     return Framing(offsets=offsets, lengths=lengths, end=int(end), tail=int(size - end))
 
 
+def take_bytes(buf: bytes, at: np.ndarray, width: int) -> np.ndarray:
+    """uint8 (N, width): the ``width`` bytes at each offset in ``at`` (e.g. every record's header).
+
+    Evenly spaced offsets are sliced from a strided view; others are gathered column by
+    column (memory stays at a few bytes per record, whatever their number).
+    """
+    at = np.asarray(at, dtype=np.int64)
+    view = np.frombuffer(buf, dtype=np.uint8)
+    n = at.size
+    if n > 1 and width > 0:
+        step = int(at[1] - at[0])
+        if step >= width and at[-1] + width <= len(buf) and np.all(np.diff(at) == step):
+            rows = np.lib.stride_tricks.as_strided(view[int(at[0]) :], shape=(n, width), strides=(step, 1))
+            return rows.copy()
+    out = np.empty((n, width), dtype=np.uint8)
+    cols = np.arange(width, dtype=np.int64)
+    chunk = max(1, 2**21 // max(width, 1))  # index arrays of at most 16 MB at a time
+    for i in range(0, n, chunk):
+        out[i : i + chunk] = view[at[i : i + chunk, None] + cols]
+    return out
+
+
+def field(block: np.ndarray, start: int, dtype: str) -> np.ndarray:
+    """Column ``start`` of a :func:`take_bytes` block read as NumPy dtype ``dtype`` (one value per row)."""
+    dt = np.dtype(dtype)
+    return np.ascontiguousarray(block[:, start : start + dt.itemsize]).view(dt).reshape(-1)
+
+
 def gather(buf: bytes, at: np.ndarray, dtype: str) -> np.ndarray:
     """The value of NumPy dtype ``dtype`` stored at each byte offset in ``at`` (vectorised)."""
-    dt = np.dtype(dtype)
-    view = np.frombuffer(buf, dtype=np.uint8)
-    at = np.asarray(at, dtype=np.int64)
-    raw = np.empty((at.size, dt.itemsize), dtype=np.uint8)
-    for k in range(dt.itemsize):
-        raw[:, k] = view[at + k]
-    return raw.view(dt).reshape(-1)
+    return field(take_bytes(buf, at, np.dtype(dtype).itemsize), 0, dtype)
 
 
 def truncation_error(where: str, what: str, framing: Framing, unit: str = "packet") -> CsiFormatError:

@@ -164,7 +164,7 @@ def read_intel5300(path: str, data: bytes) -> CsiRecording:
         parsed.read()
     except Exception as exc:  # csiread raises plain Exception/ValueError on broken packets
         raise CsiFormatError(f"{path}: csiread could not parse the Intel 5300 log: {exc}") from exc
-    csi = np.asarray(parsed.csi).astype(np.complex64)
+    csi = np.asarray(parsed.csi)
     if csi.shape[0] != n_bfee:
         raise CsiFormatError(f"{path}: csiread parsed {csi.shape[0]} of {n_bfee} CSI records")
     nrx = np.asarray(parsed.Nrx, dtype=np.int16)
@@ -173,10 +173,10 @@ def read_intel5300(path: str, data: bytes) -> CsiRecording:
     notes = [f"raw CSI from csiread ({n_bfee} packets, 30 subcarriers, up to 3x3 antennas)"]
     notes += antenna_notes(nrx, "RX", _MAX_ANTENNAS) + antenna_notes(ntx, "TX", _MAX_ANTENNAS) + clock.notes()
     meta = {"tool": "Linux 802.11n CSI Tool", "chip": "Intel 5300", "clock": clock.as_meta()}
-    return CsiRecording(
-        amplitude=np.abs(csi).astype(np.float32),
-        phase=np.angle(csi).astype(np.float32),
-        timestamps=seconds,
+    return CsiRecording.from_complex(
+        csi,
+        seconds,
+        finite=True,
         source_format="intel5300",
         path=path,
         nrx=nrx,

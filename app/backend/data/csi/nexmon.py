@@ -30,9 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.backend.data.csi.clock import unwrap_counter
-from app.backend.data.csi.framing import Framing, check_csi_size, gather, truncation_error, walk_records
+from app.backend.data.csi.framing import Framing, check_csi_size, field, take_bytes, truncation_error, walk_records
 from app.backend.data.csi.meta import antenna_notes, distinct, value_range
-from app.backend.data.csi.recording import CsiRecording
+from app.backend.data.csi.recording import CsiRecording, complex_to_polar
 from app.backend.data.csi.tones import data_tones, describe_kept, fft_order, select_tones
 from app.backend.errors import CsiFormatError
 
@@ -103,7 +103,7 @@ def scan_nexmon(buf: bytes, where: str) -> NexmonScan:
     linktype = int(np.frombuffer(buf, bo + "u4", count=1, offset=20)[0]) & 0xFFFF
     if linktype != 1:
         raise CsiFormatError(f"{where}: pcap link type {linktype}; nexmon_csi captures are Ethernet (link type 1)")
-    fr = walk_records(buf, _GLOBAL, len_at=8, len_dtype=bo + "u4", overhead=_RECORD)
+    fr = walk_records(buf, _GLOBAL, len_at=8, len_dtype=bo + "u4", overhead=_RECORD, where=where)
     caplen = fr.lengths - _RECORD
     if (caplen < _UDP_HEADERS).any():
         k = int(np.flatnonzero(caplen < _UDP_HEADERS)[0])
@@ -111,20 +111,22 @@ def scan_nexmon(buf: bytes, where: str) -> NexmonScan:
             f"{where}: pcap record {k} at offset {int(fr.offsets[k])} holds {int(caplen[k])} bytes, fewer than the 42-byte "
             "Ethernet/IP/UDP header csiread reads from every packet"
         )
-    body = fr.offsets + _RECORD
-    mac = np.stack([gather(buf, body + 6 + i, "u1") for i in range(6)], axis=1) if fr.count else np.zeros((0, 6), np.uint8)
-    nexmon = np.all(mac == np.frombuffer(_NEXMON_MAC, np.uint8), axis=1)
+    block = take_bytes(buf, fr.offsets, _RECORD + _UDP_HEADERS)  # pcap record header + Ethernet/IP/UDP headers
+    nexmon = np.all(block[:, _RECORD + 6 : _RECORD + 12] == np.frombuffer(_NEXMON_MAC, np.uint8), axis=1)
     idx = np.flatnonzero(nexmon)
-    at, b = fr.offsets[idx], body[idx]
-    pl = b + _UDP_HEADERS
+    at, head = fr.offsets[idx], block[idx]
     cap = caplen[idx]
-    wire = gather(buf, at + 12, bo + "u4").astype(np.int64)
-    magic4 = gather(buf, pl, "<u4")
-    new = magic4 != 0x11111111
+    ok = cap >= _UDP_HEADERS + _NEXMON_HEADER
+    if not ok.all():
+        k = int(np.flatnonzero(~ok)[0])
+        raise CsiFormatError(f"{where}: nexmon packet {k} (pcap record {int(idx[k])} at offset {int(at[k])}) is too short")
+    nex = take_bytes(buf, at + _RECORD + _UDP_HEADERS, _NEXMON_HEADER)
+    wire = field(head, 12, bo + "u4").astype(np.int64)
+    new = field(nex, 0, "<u4") != 0x11111111
     checks = [
-        ((gather(buf, b + 14, "u1") != 0x45) | (gather(buf, b + 23, "u1") != 17), "is not IPv4 (no options) + UDP"),
+        ((head[:, _RECORD + 14] != 0x45) | (head[:, _RECORD + 23] != 17), "is not IPv4 (no options) + UDP"),
         (cap != wire, "was cut short by the capture's snap length"),
-        (new & (gather(buf, pl, "<u2") != 0x1111), "has no nexmon_csi magic bytes"),
+        (new & (field(nex, 0, "<u2") != 0x1111), "has no nexmon_csi magic bytes"),
         (~np.isin(cap - _UDP_HEADERS - _NEXMON_HEADER, [4 * n for n in _NFFT_BW]), "has a CSI size other than 64, 128 or 256 words"),
     ]
     for bad, reason in checks:
@@ -132,7 +134,7 @@ def scan_nexmon(buf: bytes, where: str) -> NexmonScan:
             k = int(np.flatnonzero(bad)[0])
             raise CsiFormatError(f"{where}: nexmon packet {k} (pcap record {int(idx[k])} at offset {int(at[k])}) {reason}")
     nfft_all = (cap - _UDP_HEADERS - _NEXMON_HEADER) // 4
-    chipv = gather(buf, pl + 16, "<u2").astype(np.int64)
+    chipv = field(nex, 16, "<u2").astype(np.int64)
     for name, values in (("layouts (old 4-byte / new 2-byte magic)", new), ("FFT sizes", nfft_all), ("chip versions", chipv)):
         if np.unique(values).size > 1:
             raise CsiFormatError(f"{where}: nexmon capture mixes {name}: {distinct(values)}; split it per device/setting")
@@ -145,7 +147,7 @@ def scan_nexmon(buf: bytes, where: str) -> NexmonScan:
                 "and bcm4366c0 captures"
             )
         chip = CHIPS[code]
-    core_sp = gather(buf, pl + 12, "u1") | gather(buf, pl + 13, "u1")
+    core_sp = nex[:, 12] | nex[:, 13]
     return NexmonScan(
         framing=fr,
         nano=nano,
@@ -154,14 +156,14 @@ def scan_nexmon(buf: bytes, where: str) -> NexmonScan:
         new_layout=bool(new[0]) if idx.size else False,
         nfft=int(nfft_all[0]) if idx.size else 0,
         chip=chip or ("", 1, 1),
-        sec=gather(buf, at, bo + "u4").astype(np.int64),
-        frac=gather(buf, at + 4, bo + "u4").astype(np.int64),
-        src=np.stack([gather(buf, pl + 4 + i, "u1") for i in range(6)], axis=1) if idx.size else np.zeros((0, 6), np.uint8),
-        seq=gather(buf, pl + 10, "<u2").astype(np.int64),
+        sec=field(head, 0, bo + "u4").astype(np.int64),
+        frac=field(head, 4, bo + "u4").astype(np.int64),
+        src=nex[:, 4:10],
+        seq=field(nex, 10, "<u2").astype(np.int64),
         core=(core_sp & 0x7).astype(np.int64),
         spatial=((core_sp >> 3) & 0x7).astype(np.int64),
-        chanspec=gather(buf, pl + 14, "<u2").astype(np.int64),
-        rssi=gather(buf, pl + 2, "i1").astype(np.int64) if idx.size and new[0] else None,
+        chanspec=field(nex, 14, "<u2").astype(np.int64),
+        rssi=field(nex, 2, "i1").astype(np.int64) if idx.size and new[0] else None,
     )
 
 
@@ -195,12 +197,17 @@ def read_nexmon(path: str, data: bytes) -> CsiRecording:
 def group_frames(seq: np.ndarray, src: np.ndarray, core: np.ndarray, spatial: np.ndarray) -> np.ndarray:
     """int64 (N,) frame number of each packet: a new frame starts when the sequence number or source
     changes, or when a (core, stream) pair repeats within the current frame."""
-    frame = np.zeros(seq.size, dtype=np.int64)
-    current = -1
-    seen: set[tuple[int, int]] = set()
-    for i in range(seq.size):
-        pair = (int(core[i]), int(spatial[i]))
-        if i == 0 or seq[i] != seq[i - 1] or not np.array_equal(src[i], src[i - 1]) or pair in seen:
+    n = seq.size
+    source = np.asarray(src, dtype=np.int64) @ (256 ** np.arange(6, dtype=np.int64))
+    start = np.ones(n, dtype=bool)
+    start[1:] = (seq[1:] != seq[:-1]) | (source[1:] != source[:-1])
+    run = np.cumsum(start) - 1
+    if np.unique(run * 64 + core * 8 + spatial).size == n:  # no pair repeats inside a run: runs are frames
+        return run
+    frame = np.zeros(n, dtype=np.int64)
+    current, seen = -1, set()
+    for i, (new_run, pair) in enumerate(zip(start.tolist(), (core * 8 + spatial).tolist())):
+        if new_run or pair in seen:
             current += 1
             seen = set()
         seen.add(pair)
@@ -219,8 +226,11 @@ def nexmon_recording(path: str | None, scan: NexmonScan, csi: np.ndarray) -> Csi
     chip, rx_max, tx_max = scan.chip
     r = max(rx_max, int(scan.core.max()) + 1)
     t = max(tx_max, int(scan.spatial.max()) + 1)
-    out = np.zeros((n_frames, wanted.size, r, t), dtype=np.complex64)
-    out[frame, :, scan.core, scan.spatial] = csi[:, cols]
+    amp_p, pha_p = complex_to_polar(csi[:, :, None, None], cols)  # per packet (N, S, 1, 1)
+    amp = np.zeros((n_frames, wanted.size, r, t), dtype=np.float32)
+    pha = np.zeros_like(amp)
+    amp[frame, :, scan.core, scan.spatial] = amp_p[:, :, 0, 0]
+    pha[frame, :, scan.core, scan.spatial] = pha_p[:, :, 0, 0]
     first = np.flatnonzero(np.diff(frame, prepend=-1))
     nrx = np.zeros(n_frames, np.int16)
     ntx = np.zeros(n_frames, np.int16)
@@ -252,6 +262,6 @@ def nexmon_recording(path: str | None, scan: NexmonScan, csi: np.ndarray) -> Csi
         "clock": clock.as_meta(),
         "subcarrier_index": wanted.tolist(),
     }
-    return CsiRecording.from_complex(
-        out, seconds, source_format="nexmon", path=path, nrx=nrx, ntx=ntx, notes=notes, meta=meta
+    return CsiRecording(
+        amp, pha, seconds, "nexmon", path=path, nrx=nrx, ntx=ntx, nonfinite_count=0, notes=notes, meta=meta
     )

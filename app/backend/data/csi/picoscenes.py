@@ -33,15 +33,24 @@ host's time in nanoseconds (host clock).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import numpy as np
 
 from app.backend.data.csi.clock import counter_modulus, unwrap_counter
-from app.backend.data.csi.framing import Framing, check_csi_size, truncation_error, walk_records
+from app.backend.data.csi.framing import (
+    Framing,
+    check_csi_size,
+    field,
+    gather,
+    take_bytes,
+    truncation_error,
+    walk_records,
+)
 from app.backend.data.csi.meta import antenna_notes, distinct, value_range
 from app.backend.data.csi.recording import CsiRecording
-from app.backend.data.csi.tones import data_tones, describe_kept, occupied_tones, pilot_tones, select_tones
+from app.backend.data.csi.tones import describe_kept, occupied_tones, pilot_tones, select_tones
 from app.backend.errors import CsiFormatError
 
 MAGIC = 0x20150315
@@ -76,145 +85,196 @@ def looks_like_picoscenes(head: bytes) -> bool:
 
 
 @dataclass
-class PicoFrame:
-    """What one frame holds (from its headers only)."""
-
-    device: int = -1  # CSI segment's device type; -1 without a CSI segment
-    fmt: int = -1
-    cbw: int = 0
-    tones: int = 0
-    nrx: int = 0
-    sts: int = 0
-    scidx: tuple = ()
-    offset: int = 0
-    mpdu: int = 0  # bytes after the RX segments
-
-
-@dataclass
 class PicoScan:
+    """Validated frames of a file; per-frame arrays (N,) describe each frame's CSI segment.
+
+    ``device`` is -1 for a frame without a CSI segment and ``-2 - version`` for a CSI
+    segment of a version csiread does not read. ``scidx`` holds an SDR frame's own
+    subcarrier list (other frontends' tones follow from the device and bandwidth).
+    """
+
     framing: Framing
-    frames: list[PicoFrame] = field(default_factory=list)
+    device: np.ndarray
+    fmt: np.ndarray
+    cbw: np.ndarray
+    tones: np.ndarray
+    nrx: np.ndarray
+    sts: np.ndarray
+    offset: np.ndarray
+    mpdu: np.ndarray  # bytes after the RX segments
+    scidx: dict[int, tuple] = dataclass_field(default_factory=dict)
+
+
+class _Bad(Exception):
+    def __init__(self, k: int, reason: str) -> None:
+        super().__init__(reason)
+        self.k, self.reason = k, reason
 
 
 def _bad(where: str, k: int, at: int, reason: str) -> CsiFormatError:
     return CsiFormatError(f"{where}: bad PicoScenes file: frame {k} at offset {at} {reason}")
 
 
+def _check(bad: np.ndarray, ids: np.ndarray, reason: str) -> None:
+    if np.any(bad):
+        raise _Bad(int(ids[np.flatnonzero(bad)[0]]), reason)
+
+
 def scan_picoscenes(buf: bytes, where: str) -> PicoScan:
-    """Check every complete frame of ``buf`` (a cut-off tail is left to the caller)."""
-    fr = walk_records(buf, 0, len_at=0, len_dtype="<u4", overhead=4)
-    scan = PicoScan(fr)
-    for k, (start, length) in enumerate(zip(fr.offsets.tolist(), fr.lengths.tolist())):
-        end = start + length
-        if length < 11 or struct.unpack_from("<IH", buf, start + 4) != (MAGIC, 1):
-            raise _bad(where, k, start, "has no PicoScenes frame header (magic 0x20150315, version 1)")
-        frame = PicoFrame()
-        cur = _segments(buf, start + 11, end, buf[start + 10], _RX_NAMES, frame, where, k, start)
-        frame.mpdu = end - cur
-        cur += _HEADER_80211
-        if frame.mpdu >= _HEADER_80211 + 4 and struct.unpack_from("<I", buf, cur)[0] == MAGIC:
-            if end - cur < _PS_HEADER:
-                raise _bad(where, k, start, "has a cut-off PicoScenes TX header")
-            _segments(buf, cur + _PS_HEADER, end, buf[cur + 10], _TX_NAMES, None, where, k, start)
-        scan.frames.append(frame)
+    """Check every complete frame of ``buf`` (a cut-off tail is left to the caller).
+
+    Frames are walked side by side: segment ``j`` of every frame that has one is checked
+    in one vectorised step, so the cost per frame stays in NumPy.
+    """
+    fr = walk_records(buf, 0, len_at=0, len_dtype="<u4", overhead=4, where=where)
+    n = fr.count
+    minus = np.full(n, -1, np.int64)
+    scan = PicoScan(fr, minus.copy(), minus.copy(), *(np.zeros(n, np.int64) for _ in range(6)))
+    try:
+        ids = np.arange(n)
+        _check(fr.lengths < 11, ids, "has no PicoScenes frame header (magic 0x20150315, version 1)")
+        head = take_bytes(buf, fr.offsets, 11)
+        _check((field(head, 4, "<u4") != MAGIC) | (field(head, 8, "<u2") != 1), ids, "has no PicoScenes frame header (magic 0x20150315, version 1)")
+        end = fr.offsets + fr.lengths
+        cur = _segments(buf, fr.offsets + 11, end, head[:, 10].astype(np.int64), ids, _RX_NAMES, scan)
+        scan.mpdu[:] = end - cur
+        tx = np.flatnonzero(scan.mpdu >= _HEADER_80211 + 4)
+        at = cur[tx] + _HEADER_80211
+        tx, at = tx[gather(buf, at, "<u4") == MAGIC], at[gather(buf, at, "<u4") == MAGIC]
+        _check(end[tx] - at < _PS_HEADER, tx, "has a cut-off PicoScenes TX header")
+        count = gather(buf, at + 10, "u1").astype(np.int64)
+        _segments(buf, at + _PS_HEADER, end[tx], count, tx, _TX_NAMES, None)
+    except _Bad as exc:
+        raise _bad(where, exc.k, int(fr.offsets[exc.k]), exc.reason) from None
     return scan
 
 
 def _segments(
-    buf: bytes, cur: int, end: int, count: int, names: tuple, frame: PicoFrame | None, where: str, k: int, at: int
-) -> int:
-    """Walk ``count`` segments from ``cur`` (inside ``[cur, end)``), check them; return the offset after them."""
-    for _ in range(count):
-        if end - cur < 7:
-            raise _bad(where, k, at, "has a segment header past its end")
-        seg_len, name_len = struct.unpack_from("<IB", buf, cur)
-        seg_end = cur + 4 + seg_len
-        body = cur + 5 + name_len + 2
-        if seg_end > end or body > seg_end:
-            raise _bad(where, k, at, "has a segment that runs past the frame")
-        name = bytes(buf[cur + 5 : cur + 5 + name_len])
-        version = struct.unpack_from("<H", buf, cur + 5 + name_len)[0]
-        text = name.decode("ascii", "replace")
-        if not name or b"\0" in name or (text not in names and any(n.startswith(text) for n in names)):
-            raise _bad(where, k, at, f"has a segment name {name[:16]!r} that csiread would confuse with another")
-        size = seg_end - body
-        need = _FIXED.get((text, version), 0)
-        if text == "ExtraInfo" and version == 1:
-            flags = struct.unpack_from("<I", buf, body)[0] if size >= 4 else 0
-            need = 4 + sum(n for bit, n in enumerate(_EXTRA_SIZES) if flags >> bit & 1)
-        elif text in _CSI_NAMES:
-            need = _CSI_HEADER.get(version, 0)
-        if size < need:
-            raise _bad(where, k, at, f"has a {text} segment of {size} bytes, csiread reads {need}")
-        if text in _CSI_NAMES and version in _CSI_HEADER:
-            info = _csi_segment(buf, body, size, version, where, k, at)
-            if text == "CSI" and frame is not None:
-                frame.device, frame.fmt, frame.cbw, frame.tones, frame.nrx, frame.sts, frame.scidx, frame.offset = info
-        elif text == "CSI" and frame is not None:
-            frame.device = -2 - version  # a version csiread does not read
-        elif text in ("BasebandSignal", "PreEQSymbols") and version == 1:
-            _matrix(buf, body, size, where, k, at)
-        elif text == "RxSBasic" and (text, version) not in _FIXED:
-            raise _bad(where, k, at, f"has RxSBasic version {version}; csiread 1.4.1 reads versions 1-3")
-        cur = seg_end
+    buf: bytes, cur: np.ndarray, end: np.ndarray, count: np.ndarray, ids: np.ndarray, names: tuple, scan: PicoScan | None
+) -> np.ndarray:
+    """Walk the segments of many frames at once (``count`` each, from ``cur``); return where they end."""
+    cur = cur.copy()
+    for j in range(int(count.max()) if count.size else 0):
+        act = np.flatnonzero(count > j)
+        a, e, k = cur[act], end[act], ids[act]
+        _check(e - a < 7, k, "has a segment header past its end")
+        hdr = take_bytes(buf, a, 5)
+        seg_end = a + 4 + field(hdr, 0, "<u4").astype(np.int64)
+        name_len = hdr[:, 4].astype(np.int64)
+        body = a + 7 + name_len
+        _check((seg_end > e) | (body > seg_end), k, "has a segment that runs past the frame")
+        version = gather(buf, body - 2, "<u2").astype(np.int64)
+        for length in np.unique(name_len):
+            sel = np.flatnonzero(name_len == length)
+            raw = take_bytes(buf, a[sel] + 5, int(length))
+            same = raw.size == 0 or bool(np.all(raw == raw[0]))  # usually every frame has the same j-th segment
+            for name_bytes in raw[:1] if same else np.unique(raw, axis=0):
+                rows = sel[np.all(raw == name_bytes, axis=1)] if length else sel
+                name = bytes(name_bytes)
+                _segment(buf, name, version[rows], body[rows], seg_end[rows] - body[rows], act[rows], k[rows], names, scan)
+        cur[act] = seg_end
     return cur
 
 
-def _csi_segment(buf: bytes, body: int, size: int, version: int, where: str, k: int, at: int) -> tuple:
-    """(device, format, cbw, tones, nrx, sts, subcarrier index, offset) of a CSI segment; checks its buffer."""
-    v4 = int(version == 4)
-    device = struct.unpack_from("<H", buf, body)[0]
-    fmt = struct.unpack_from("<b", buf, body + 2 + v4)[0]
-    cbw = struct.unpack_from("<H", buf, body + 3 + v4)[0]
-    tones, _ntx, nrx = struct.unpack_from("<HBB", buf, body + 25 + v4)
-    header = _CSI_HEADER[version]
-    length = struct.unpack_from("<I", buf, body + header - 4)[0]
-    offset = struct.unpack_from("<h", buf, body + header - 6)[0] if version >= 2 else 0
-    if header + length > size:
-        raise _bad(where, k, at, f"has a CSI buffer of {length} bytes in a {size}-byte segment")
-    if device not in READ:
-        return device, fmt, cbw, tones, nrx, 0, (), offset
-    p = body + header
-    if device in (0x5300, 0x9300):
-        unit = 60 if device == 0x5300 else {20: 140, 40: 285}.get(cbw, 0)
-        want = 30 if device == 0x5300 else {20: 56, 40: 114}.get(cbw, -1)
-        base = 12 if device == 0x5300 else 0
-        sts = (length - base) // unit // nrx if unit and 1 <= nrx <= 3 else 0
-        if cbw not in (20, 40) or tones != want or not 1 <= sts <= 3 or length != base + unit * nrx * sts:
-            raise _bad(
-                where, k, at,
-                f"has a {FRONTENDS[device]} CSI segment csiread cannot decode (CBW {cbw}, {tones} tones, {nrx} RX, {length} bytes)",
-            )  # fmt: skip
-        return device, fmt, cbw, tones, nrx, sts, (), offset
-    # USRP: int16 subcarrier indices, then a signal matrix
-    if 2 * tones > length or tones == 0:
-        raise _bad(where, k, at, f"has an SDR CSI segment with {tones} tones in {length} bytes")
-    scidx = struct.unpack_from(f"<{tones}h", buf, p)
-    dims = _matrix(buf, p + 2 * tones, length - 2 * tones, where, k, at)
-    if dims[0] != tones:
-        raise _bad(where, k, at, f"has an SDR CSI matrix of {dims[0]} tones for {tones} subcarrier indices")
-    return device, fmt, cbw, tones, dims[1], dims[2], scidx, offset
+def _segment(
+    buf: bytes, name: bytes, version: np.ndarray, body: np.ndarray, size: np.ndarray, rows: np.ndarray,
+    ids: np.ndarray, names: tuple, scan: PicoScan | None,
+) -> None:  # fmt: skip
+    """Check the segments of one name (in many frames) and record what CSI segments hold."""
+    text = name.decode("ascii", "replace")
+    if not name or b"\0" in name or (text not in names and any(n.startswith(text) for n in names)):
+        _check(np.ones(ids.size, bool), ids, f"has a segment name {name[:16]!r} that csiread would confuse with another")
+    need = np.zeros(ids.size, np.int64)
+    for v in np.unique(version):
+        at = version == v
+        if (text, int(v)) in _FIXED:
+            need[at] = _FIXED[(text, int(v))]
+        elif text == "ExtraInfo" and v == 1:
+            flags = np.where(size[at] >= 4, gather(buf, body[at], "<u4").astype(np.int64), 0)
+            need[at] = 4 + sum(((flags >> bit) & 1) * n for bit, n in enumerate(_EXTRA_SIZES))
+        elif text in _CSI_NAMES:
+            need[at] = _CSI_HEADER.get(int(v), 0)
+        elif text == "RxSBasic":
+            _check(at, ids, f"has RxSBasic version {int(v)}; csiread 1.4.1 reads versions 1-3")
+    short = size < need
+    _check(short, ids, f"has a {text} segment shorter than the {int(need[short].max()) if short.any() else 0} bytes csiread reads")
+    if text in _CSI_NAMES:
+        for v in np.unique(version):
+            at = version == v
+            if int(v) in _CSI_HEADER:
+                _csi_segments(buf, int(v), body[at], size[at], rows[at], ids[at], scan if text == "CSI" else None)
+            elif text == "CSI" and scan is not None:
+                scan.device[rows[at]] = -2 - int(v)
+    elif text in ("BasebandSignal", "PreEQSymbols"):
+        for i in np.flatnonzero(version == 1):
+            _matrix(buf, int(body[i]), int(size[i]), int(ids[i]))
 
 
-def _matrix(buf: bytes, p: int, size: int, where: str, k: int, at: int) -> tuple[int, int, int]:
+def _csi_segments(
+    buf: bytes, version: int, body: np.ndarray, size: np.ndarray, rows: np.ndarray, ids: np.ndarray, scan: PicoScan | None
+) -> None:
+    """Check CSI segments of one version; with ``scan``, record device, format, tones, antennas."""
+    header, v4 = _CSI_HEADER[version], int(version == 4)
+    h = take_bytes(buf, body, header)
+    device = field(h, 0, "<u2").astype(np.int64)
+    fmt = field(h, 2 + v4, "i1").astype(np.int64)
+    cbw = field(h, 3 + v4, "<u2").astype(np.int64)
+    tones = field(h, 25 + v4, "<u2").astype(np.int64)
+    nrx = h[:, 28 + v4].astype(np.int64)
+    length = field(h, header - 4, "<u4").astype(np.int64)
+    offset = field(h, header - 6, "<i2").astype(np.int64) if version >= 2 else np.zeros(ids.size, np.int64)
+    for i in np.flatnonzero(header + length > size)[:1]:
+        raise _Bad(int(ids[i]), f"has a CSI buffer of {int(length[i])} bytes in a {int(size[i])}-byte segment")
+    sts = np.zeros(ids.size, np.int64)
+    for dev in (0x5300, 0x9300):
+        d = device == dev
+        unit = np.full(ids.size, 60) if dev == 0x5300 else np.where(cbw == 20, 140, 285)
+        base = 12 if dev == 0x5300 else 0
+        want = np.full(ids.size, 30) if dev == 0x5300 else np.where(cbw == 20, 56, 114)
+        sts[d] = ((length - base) // unit // np.maximum(nrx, 1))[d]
+        ok = np.isin(cbw, (20, 40)) & (tones == want) & (nrx >= 1) & (nrx <= 3) & (sts >= 1) & (sts <= 3)
+        ok &= length == base + unit * nrx * sts
+        for i in np.flatnonzero(d & ~ok)[:1]:
+            raise _Bad(
+                int(ids[i]),
+                f"has a {FRONTENDS[dev]} CSI segment csiread cannot decode "
+                f"(CBW {int(cbw[i])}, {int(tones[i])} tones, {int(nrx[i])} RX, {int(length[i])} bytes)",
+            )
+    scidx: dict[int, tuple] = {}
+    for i in np.flatnonzero(device == 0x1234):  # SDR: int16 subcarrier indices, then a signal matrix
+        t, p = int(tones[i]), int(body[i]) + header
+        if t == 0 or 2 * t > length[i]:
+            raise _Bad(int(ids[i]), f"has an SDR CSI segment with {t} tones in {int(length[i])} bytes")
+        dims = _matrix(buf, p + 2 * t, int(length[i]) - 2 * t, int(ids[i]))
+        if dims[0] != t:
+            raise _Bad(int(ids[i]), f"has an SDR CSI matrix of {dims[0]} tones for {t} subcarrier indices")
+        nrx[i], sts[i] = dims[1], dims[2]
+        scidx[int(rows[i])] = struct.unpack_from(f"<{t}h", buf, p)
+    if scan is not None:
+        for name, values in (("device", device), ("fmt", fmt), ("cbw", cbw), ("tones", tones), ("nrx", nrx),
+                             ("sts", sts), ("offset", offset)):  # fmt: skip
+            getattr(scan, name)[rows] = values
+        scan.scidx.update(scidx)
+
+
+def _matrix(buf: bytes, p: int, size: int, k: int) -> tuple[int, int, int]:
     """Dimensions (padded to 3) of a PicoScenes signal matrix of complex doubles, checked to fit ``size``."""
     if size < 5 or buf[p : p + 3] != b"BBv" or buf[p + 3] not in b"12":
-        raise _bad(where, k, at, "has a signal matrix without its 'BBv1'/'BBv2' header")
+        raise _Bad(k, "has a signal matrix without its 'BBv1'/'BBv2' header")
     ndim, width = buf[p + 4], 4 if buf[p + 3] == ord("1") else 8
     if not 1 <= ndim <= 3 or size < 5 + ndim * width + 4:
-        raise _bad(where, k, at, f"has a {ndim}-dimensional signal matrix (csiread reads 1 to 3)")
+        raise _Bad(k, f"has a {ndim}-dimensional signal matrix (csiread reads 1 to 3)")
     dims = [int.from_bytes(buf[p + 5 + i * width : p + 5 + (i + 1) * width], "little") for i in range(ndim)]
     kinds = buf[p + 5 + ndim * width : p + 7 + ndim * width]
-    total = 1
-    for d in dims:
-        total *= d
+    total = int(np.prod(dims))
     if kinds != b"CD" or not all(1 <= d < 2**16 for d in dims) or 5 + ndim * width + 4 + 16 * total > size:
-        raise _bad(where, k, at, f"has a signal matrix of shape {dims} ({kinds!r}) that does not fit its {size} bytes")
+        raise _Bad(k, f"has a signal matrix of shape {dims} ({kinds!r}) that does not fit its {size} bytes")
     return tuple(dims + [1] * (3 - ndim))  # type: ignore[return-value]
 
 
-def _key(f: PicoFrame) -> str:
-    return f"{FRONTENDS.get(f.device, hex(f.device))} {_FORMATS.get(f.fmt, f.fmt)} {f.cbw} MHz, {f.tones} tones"
+def _key(scan: PicoScan, i: int) -> str:
+    d, f = int(scan.device[i]), int(scan.fmt[i])
+    return f"{FRONTENDS.get(d, hex(d))} {_FORMATS.get(f, f)} {int(scan.cbw[i])} MHz, {int(scan.tones[i])} tones"
 
 
 def read_picoscenes(path: str, data: bytes) -> CsiRecording:
@@ -222,44 +282,15 @@ def read_picoscenes(path: str, data: bytes) -> CsiRecording:
     scan = scan_picoscenes(data, path)
     if scan.framing.tail:
         raise truncation_error(path, "PicoScenes file", scan.framing, unit="frame")
-    frames = [f for f in scan.frames if f.device != -1]
-    if not frames:
-        raise CsiFormatError(f"{path}: PicoScenes file holds no CSI ({scan.framing.count} frame(s) without a CSI segment)")
-    for f in frames:
-        if f.device <= -2:
-            raise CsiFormatError(f"{path}: PicoScenes CSI segment version {-2 - f.device}; csiread 1.4.1 reads versions 1-4")
-        if f.device not in READ:
-            why = (
-                "csiread 1.4.1 drops the wrong tones as pilots for it"
-                if f.device in (0x2000, 0x2100)
-                else "csiread 1.4.1 does not decode its CSI"
-            )
-            raise CsiFormatError(
-                f"{path}: PicoScenes frames from a {FRONTENDS.get(f.device, f'0x{f.device:04x}')} frontend: {why}; "
-                "readable frontends: Intel 5300, QCA9300, USRP"
-            )
-    keys = [_key(f) for f in frames]
-    if len(set(keys)) > 1 or len({f.scidx for f in frames}) > 1:
-        counts = {key: keys.count(key) for key in dict.fromkeys(keys)}
-        raise CsiFormatError(
-            f"{path}: PicoScenes file mixes frame layouts ({'; '.join(f'{k}: {n} frames' for k, n in counts.items())}"
-            f"{'' if len(counts) > 1 else '; different subcarrier lists'}); one recording needs one subcarrier layout: "
-            "split the file by frame format"
-        )
-    short = [k for k, f in enumerate(scan.frames) if f.mpdu < _HEADER_80211 + 4]
-    if short:
-        raise _bad(
-            path, short[0], int(scan.framing.offsets[short[0]]),
-            f"has a {scan.frames[short[0]].mpdu}-byte MPDU, shorter than the 802.11 header csiread reads",
-        )  # fmt: skip
-    tones = frames[0].tones
-    r, t = max(f.nrx for f in frames), max(f.sts for f in frames)
+    check_readable(path, scan)
+    rows = np.flatnonzero(scan.device != -1)
+    tones = int(scan.tones[rows[0]])
+    r, t = _antennas(scan, rows)
     check_csi_size(path, scan.framing.count, tones * r * t)
     import csiread
 
-    pl_size = {"CSI": [tones, r, t], "MPDU": 0}
     try:
-        parsed = csiread.Picoscenes(path, pl_size, if_report=False, bufsize=scan.framing.count)
+        parsed = csiread.Picoscenes(path, {"CSI": [tones, r, t], "MPDU": 0}, if_report=False, bufsize=scan.framing.count)
         parsed.read()
     except Exception as exc:
         raise CsiFormatError(f"{path}: csiread could not parse the PicoScenes file: {exc}") from exc
@@ -268,28 +299,65 @@ def read_picoscenes(path: str, data: bytes) -> CsiRecording:
     return picoscenes_recording(path, scan, parsed.raw)
 
 
+def check_readable(where: str, scan: PicoScan) -> None:
+    """Refuse, with the reason, what csiread cannot read right: no CSI, other frontends, newer segments,
+    mixed layouts, MPDUs too short for the headers csiread reads."""
+    rows = np.flatnonzero(scan.device != -1)
+    if rows.size == 0:
+        raise CsiFormatError(f"{where}: PicoScenes file holds no CSI ({scan.framing.count} frame(s) without a CSI segment)")
+    for d in np.unique(scan.device[rows]).tolist():
+        if d <= -2:
+            raise CsiFormatError(f"{where}: PicoScenes CSI segment version {-2 - d}; csiread 1.4.1 reads versions 1-4")
+        if d not in READ:
+            why = "drops the wrong tones as pilots for it" if d in (0x2000, 0x2100) else "does not decode its CSI"
+            raise CsiFormatError(
+                f"{where}: PicoScenes frames from a {FRONTENDS.get(d, f'0x{d:04x}')} frontend: csiread 1.4.1 {why}; "
+                "readable frontends: Intel 5300, QCA9300, USRP"
+            )
+    layout = np.stack([scan.device, scan.fmt, scan.cbw, scan.tones], axis=1)[rows]
+    kinds, first, counts_ = np.unique(layout, axis=0, return_index=True, return_counts=True)
+    lists = {scan.scidx.get(int(i), ()) for i in rows} if scan.scidx else {()}
+    if kinds.shape[0] > 1 or len(lists) > 1:
+        order = np.argsort(first)
+        counts = {_key(scan, int(rows[first[j]])): int(counts_[j]) for j in order}
+        raise CsiFormatError(
+            f"{where}: PicoScenes file mixes frame layouts ({'; '.join(f'{k}: {n} frames' for k, n in counts.items())}"
+            f"{'' if len(counts) > 1 else '; different subcarrier lists'}); one recording needs one subcarrier layout: "
+            "split the file by frame format"
+        )
+    short = np.flatnonzero(scan.mpdu < _HEADER_80211 + 4)
+    if short.size:
+        k = int(short[0])
+        reason = f"has a {int(scan.mpdu[k])}-byte MPDU, shorter than the 802.11 header csiread reads"
+        raise _bad(where, k, int(scan.framing.offsets[k]), reason)
+
+
+def _antennas(scan: PicoScan, rows: np.ndarray) -> tuple[int, int]:
+    """(R, T) of the recording: the NIC's 3x3 array (Intel 5300, QCA9300), else the most any frame carries."""
+    if int(scan.device[rows[0]]) in (0x5300, 0x9300):
+        return 3, 3
+    return int(scan.nrx[rows].max()), int(scan.sts[rows].max())
+
+
 def picoscenes_recording(path: str | None, scan: PicoScan, raw: np.ndarray) -> CsiRecording:
-    """The recording from validated frames and csiread's structured ``raw`` array of the same frames."""
-    keep = np.asarray([f.device != -1 for f in scan.frames])
-    frames = [f for f in scan.frames if f.device != -1]
-    first = frames[0]
-    rows = raw[keep]
+    """The recording from validated frames (:func:`check_readable`) and csiread's ``raw`` array of them."""
+    keep = np.flatnonzero(scan.device != -1)
+    i0 = int(keep[0])
+    rows = raw if keep.size == raw.shape[0] else raw[keep]
     info = rows["CSI"]["Info"]
-    device, fmt, cbw = first.device, first.fmt, first.cbw
+    device, fmt, cbw, tones = (int(a[i0]) for a in (scan.device, scan.fmt, scan.cbw, scan.tones))
+    label = f"{_FORMATS.get(fmt, fmt)} {cbw} MHz"
     if device == 0x5300:
-        labels, cols, kept_label = np.asarray(rows["CSI"]["SubcarrierIndex"][0][: first.tones]), np.arange(30), "grouped"
+        labels = np.asarray(rows["CSI"]["SubcarrierIndex"][0][:tones])
+        cols = np.arange(tones)
+        kept = f"the NIC's {tones} grouped tones kept as they are"
     else:
-        labels = occupied_tones(cbw, "ht") if device == 0x9300 else np.asarray(first.scidx)
-        kind = _TONE_KIND.get(fmt)
-        pilots = pilot_tones(cbw) if kind and cbw in (20, 40, 80) else np.zeros(0, int)
-        wanted = labels[~np.isin(labels, pilots)]
-        if device == 0x9300:
-            wanted = data_tones(cbw, "ht")
-        cols, kept_label = select_tones(labels, wanted), "data"
-    r, t = max(f.nrx for f in frames), max(f.sts for f in frames)
-    full_r, full_t = (3, 3) if device in (0x5300, 0x9300) else (r, t)
-    csi = np.zeros((len(frames), cols.size, full_r, full_t), np.complex64)
-    csi[:, :, :r, :t] = rows["CSI"]["CSI"][:, cols]
+        labels = occupied_tones(cbw, "ht") if device == 0x9300 else np.asarray(scan.scidx[i0])
+        known = fmt in _TONE_KIND and cbw in (20, 40, 80)
+        wanted = labels[~np.isin(labels, pilot_tones(cbw))] if known else labels
+        cols = select_tones(labels, wanted)
+        kept = describe_kept(tones, wanted, label) if known else f"all {tones} listed tones kept (no pilot table for {label})"
+    full = _antennas(scan, keep)
     nrx = np.asarray(info["NumRx"], np.int16)
     ntx = (np.asarray(info["NumTx"], np.int16) + np.asarray(info["NumESS"], np.int16)).astype(np.int16)
     host = device == 0x1234
@@ -302,32 +370,24 @@ def picoscenes_recording(path: str | None, scan: PicoScan, raw: np.ndarray) -> C
         source="host" if host else "device",
         where=path or "",
     )
-    tone_labels = labels[cols]
     frontend = FRONTENDS[device]
-    notes = [
-        f"PicoScenes ({frontend} frontend, {_FORMATS.get(fmt, fmt)} {cbw} MHz): {len(frames)} frames; "
-        + (
-            f"the NIC's {tone_labels.size} grouped tones kept as they are"
-            if kept_label == "grouped"
-            else describe_kept(first.tones, tone_labels, f"{_FORMATS.get(fmt, fmt)} {cbw} MHz")
-        )
-    ]
-    skipped = scan.framing.count - len(frames)
-    if skipped:
-        notes.append(f"{skipped} frame(s) without a CSI segment skipped")
-    notes += antenna_notes(nrx, "RX", full_r) + antenna_notes(ntx, "TX", full_t) + clock.notes()
+    notes = [f"PicoScenes ({frontend} frontend, {label}): {keep.size} frames; {kept}"]
+    if scan.framing.count > keep.size:
+        notes.append(f"{scan.framing.count - keep.size} frame(s) without a CSI segment skipped")
+    notes += antenna_notes(nrx, "RX", full[0]) + antenna_notes(ntx, "TX", full[1]) + clock.notes()
     meta = {
         "tool": "PicoScenes",
         "frontend": frontend,
         "frame_format": _FORMATS.get(fmt, fmt),
         "bandwidth_mhz": cbw,
         "center_freq_mhz": distinct(basic["CenterFreq"]),
-        "subcarrier_offset": first.offset,
+        "subcarrier_offset": int(scan.offset[i0]),
         "rssi_dbm": value_range(basic["RSSI"]),
         "noise_floor_dbm": value_range(basic["NoiseFloor"]),
         "clock": clock.as_meta(),
-        "subcarrier_index": [int(x) for x in tone_labels],
+        "subcarrier_index": [int(x) for x in labels[cols]],
     }
     return CsiRecording.from_complex(
-        csi, seconds, source_format="picoscenes", path=path, nrx=nrx, ntx=ntx, notes=notes, meta=meta
-    )
+        rows["CSI"]["CSI"], seconds, columns=cols, finite=not host, source_format="picoscenes",
+        path=path, nrx=nrx, ntx=ntx, notes=notes, meta=meta,
+    )  # fmt: skip

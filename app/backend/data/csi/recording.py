@@ -97,14 +97,28 @@ class CsiRecording:
         self.meta = dict(self.meta)
 
     @classmethod
-    def from_complex(cls, csi: np.ndarray, timestamps: np.ndarray, **kwargs: object) -> CsiRecording:
-        """A recording from complex CSI (P, S, R, T) (any complex dtype); keyword arguments as the fields.
+    def from_complex(
+        cls,
+        csi: np.ndarray,
+        timestamps: np.ndarray,
+        *,
+        columns: np.ndarray | None = None,
+        antennas: tuple[int, int] | None = None,
+        finite: bool = False,
+        **kwargs: object,
+    ) -> CsiRecording:
+        """A recording from complex CSI (P, S0, R0, T0) of any complex dtype.
 
-        Amplitude and phase are computed in complex64 (float32 results), so the peak extra
-        memory is about 16 bytes per value on top of ``csi``.
+        Args:
+            columns, antennas: as :func:`complex_to_polar`.
+            finite: the values are known to be finite (integers decoded by a capture tool),
+                so they are not counted again.
+            kwargs: the other fields (``source_format``, ``path``, ``nrx``, ...).
         """
-        c = np.asarray(csi).astype(np.complex64, copy=False)
-        return cls(amplitude=np.abs(c), phase=np.angle(c), timestamps=timestamps, **kwargs)  # type: ignore[arg-type]
+        amp, pha = complex_to_polar(csi, columns, antennas)
+        if finite:
+            kwargs.setdefault("nonfinite_count", 0)
+        return cls(amplitude=amp, phase=pha, timestamps=timestamps, **kwargs)  # type: ignore[arg-type]
 
     @staticmethod
     def _antenna_counts(values: np.ndarray | None, full: int, p: int, name: str, where: str) -> np.ndarray:
@@ -189,3 +203,33 @@ class CsiRecording:
         rate = self.packet_rate
         rate_s = f"{rate:.1f} pkt/s" if rate is not None else "rate n/a"
         return f"{self.source_format} P={p} S={s} R={r} T={t}, {self.duration:.3f} s, {rate_s}, {self.nonfinite_count} non-finite"
+
+
+def complex_to_polar(
+    csi: np.ndarray, columns: np.ndarray | None = None, antennas: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """float32 amplitude and phase (P, S, R, T) of complex CSI (P, S0, R0, T0) of any complex dtype.
+
+    Args:
+        columns: subcarriers of ``csi`` to keep, in order (None: all).
+        antennas: (R, T) of the result, at least (R0, T0); the extra pairs are zero.
+
+    Computed in float32 block by block of packets (cache-sized complex64 copies), straight
+    into the result arrays: several times faster than float64 and no full-size temporaries.
+    """
+    src = np.asarray(csi)
+    p, s0, r0, t0 = src.shape
+    if columns is not None and np.array_equal(columns, np.arange(s0)):
+        columns = None  # every subcarrier, in order: no selection pass
+    s = s0 if columns is None else len(columns)
+    r, t = antennas or (r0, t0)
+    make = np.empty if (r, t) == (r0, t0) else np.zeros
+    amp, pha = make((p, s, r, t), np.float32), make((p, s, r, t), np.float32)
+    step = max(1, 2**18 // max(1, s * r0 * t0))  # blocks of ~2 MB
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(0, p, step):
+            block = src[i : i + step] if columns is None else np.take(src[i : i + step], columns, axis=1)
+            block = block.astype(np.complex64, copy=False)
+            amp[i : i + step, :, :r0, :t0] = np.abs(block)
+            pha[i : i + step, :, :r0, :t0] = np.arctan2(block.imag, block.real)
+    return amp, pha
