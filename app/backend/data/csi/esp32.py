@@ -116,7 +116,7 @@ def scan_esp32(buf: bytes, where: str, *, final: bool = True) -> Esp32Scan:
             if cut:
                 raise _truncated(where, i, len(lines))
             raise CsiFormatError(f"{where}: line {i} is not an ESP32-CSI-Tool CSI_DATA line ({_what_is_wrong(line)})")
-        n = len(m.group(1).split())
+        n = _count_values(m.group(1))
         if n % 2 or not _LLTF_VALUES <= n <= _MAX_VALUES_PER_LINE:
             raise CsiFormatError(
                 f"{where}: line {i} holds {n} CSI numbers; ESP32-CSI-Tool lines hold an even number from "
@@ -131,6 +131,14 @@ def scan_esp32(buf: bytes, where: str, *, final: bool = True) -> Esp32Scan:
     clean = clean and counts_a.size > 0 and bool(np.all(counts_a == counts_a[0]))
     spans = np.asarray(lines, dtype=np.int64).reshape(-1, 2)
     return Esp32Scan(spans[:, 0], spans[:, 1], np.asarray(numbers, np.int64), counts_a, skipped, end, clean)
+
+
+def _count_values(values: bytes) -> int:
+    """Numbers in a CSI list's text (signed integers separated by spaces, as matched by ``_LINE``)."""
+    if b"  " in values:
+        return len(values.split())
+    core = values.strip(b" ")
+    return core.count(b" ") + 1 if core else 0
 
 
 def _truncated(where: str, line: int, complete: int) -> CsiFormatError:
