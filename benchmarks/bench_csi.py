@@ -128,7 +128,7 @@ def main() -> int:
                 variants.append((f"{name} x{scale}", str(big)))
             for label, path in variants:
                 rec = read_csi(path)
-                fns = [lambda p=path: raw(p), lambda p=path: complex_to_polar(raw(p)), lambda p=path: read_csi(p)]
+                fns = [lambda p=path, r=raw: r(p), lambda p=path, r=raw: complex_to_polar(r(p)), lambda p=path: read_csi(p)]
                 t_raw, t_polar, t_ours = _interleaved(fns, args.repeat)
                 shape = "x".join(map(str, rec.shape))
                 print(

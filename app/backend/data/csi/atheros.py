@@ -216,15 +216,6 @@ def atheros_recording(path: str | None, scan: AtherosScan, csi: np.ndarray) -> C
         "clock": clock.as_meta(),
         "subcarrier_index": wanted.tolist(),
     }
-    return CsiRecording.from_complex(
-        csi if keep.all() else csi[keep],
-        seconds,
-        columns=cols,
-        finite=True,
-        source_format="atheros",
-        path=path,
-        nrx=nrx,
-        ntx=ntx,
-        notes=notes,
-        meta=meta,
-    )
+    values = csi if keep.all() else csi[keep]
+    kw = {"path": path, "nrx": nrx, "ntx": ntx, "notes": notes, "meta": meta}
+    return CsiRecording.from_complex(values, seconds, columns=cols, finite=True, source_format="atheros", **kw)

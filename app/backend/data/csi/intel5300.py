@@ -173,14 +173,5 @@ def read_intel5300(path: str, data: bytes) -> CsiRecording:
     notes = [f"raw CSI from csiread ({n_bfee} packets, 30 subcarriers, up to 3x3 antennas)"]
     notes += antenna_notes(nrx, "RX", _MAX_ANTENNAS) + antenna_notes(ntx, "TX", _MAX_ANTENNAS) + clock.notes()
     meta = {"tool": "Linux 802.11n CSI Tool", "chip": "Intel 5300", "clock": clock.as_meta()}
-    return CsiRecording.from_complex(
-        csi,
-        seconds,
-        finite=True,
-        source_format="intel5300",
-        path=path,
-        nrx=nrx,
-        ntx=ntx,
-        notes=notes,
-        meta=meta,
-    )
+    kw = {"path": path, "nrx": nrx, "ntx": ntx, "notes": notes, "meta": meta}
+    return CsiRecording.from_complex(csi, seconds, finite=True, source_format="intel5300", **kw)

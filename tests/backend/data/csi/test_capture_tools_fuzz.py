@@ -12,18 +12,11 @@ import pytest
 from app.backend.data.csi import framing, read_csi, readers
 from app.backend.errors import CsiFormatError
 from app.cli import main
+from tests.backend.data.csi.csi_errors import expect_csi_error
 
 REPO = Path(__file__).resolve().parents[4]
 FORMATS = ["atheros", "esp32", "nexmon", "picoscenes"]
 EXTENSIONS = {"atheros": ".dat", "esp32": ".csv", "nexmon": ".pcap", "picoscenes": ".csi"}
-
-
-def _error(path: Path) -> str:
-    with pytest.raises(CsiFormatError) as info:
-        read_csi(path)
-    msg = str(info.value)
-    assert msg.startswith(str(path)) and "\n" not in msg, msg
-    return msg
 
 
 @pytest.mark.parametrize("name", FORMATS)
@@ -34,7 +27,7 @@ def test_truncated_at_ten_random_offsets(name: str, capture_tools: dict[str, Pat
     for cut in cuts:
         bad = tmp_path / f"cut{cut}{EXTENSIONS[name]}"
         bad.write_bytes(data[:cut])
-        msg = _error(bad)
+        msg = expect_csi_error(bad)
         if cut > 1100:  # past the first record: the reader knows the format and says where it stopped
             assert "truncated" in msg and "complete" in msg, msg
 
@@ -45,7 +38,7 @@ def test_random_bytes_with_each_extension(ext: str, tmp_path: Path) -> None:
     for size in (1, 30, 4096):
         bad = tmp_path / f"noise{size}{ext}"
         bad.write_bytes(rng.integers(0, 256, size, dtype=np.uint8).tobytes())
-        _error(bad)
+        expect_csi_error(bad)
 
 
 @pytest.mark.parametrize("name", FORMATS)
@@ -81,10 +74,10 @@ def test_sizes_are_capped_before_anything_is_allocated(
 ) -> None:
     monkeypatch.setattr(framing, "MAX_CSI_VALUES", 500)  # the smallest capture needs 832 (13 lines x 64)
     for name in FORMATS:
-        msg = _error(capture_tools[name])
+        msg = expect_csi_error(capture_tools[name])
         assert "split the capture" in msg and "more than the 500" in msg, msg
     monkeypatch.setattr(readers, "MAX_LOG_BYTES", 1000)
-    assert "more than the 1000" in _error(capture_tools["atheros"])
+    assert "more than the 1000" in expect_csi_error(capture_tools["atheros"])
 
 
 def test_cli_prints_one_error_line_for_each_broken_capture(

@@ -9,19 +9,9 @@ import numpy as np
 import pytest
 
 from app.backend.data.csi import read_csi
-from app.backend.errors import CsiFormatError
+from tests.backend.data.csi.csi_errors import expect_csi_error
 
 ATH_RECORD = 1907  # every record of ath_csi_1.dat: 2 + 25 status + 840 CSI + 1040 payload
-
-
-def _error(path: Path, *words: str) -> str:
-    with pytest.raises(CsiFormatError) as info:
-        read_csi(path)
-    msg = str(info.value)
-    assert msg.startswith(str(path)) and "\n" not in msg
-    for w in words:
-        assert w.lower() in msg.lower(), msg
-    return msg
 
 
 # -- Atheros ---------------------------------------------------------------------------------
@@ -54,7 +44,7 @@ def test_atheros_mixed_bandwidths_and_empty_records(capture_tools: dict[str, Pat
     forty = (25 + 285).to_bytes(2, "little") + bytes(status) + bytes(range(256)) + bytes(29)
     mixed = tmp_path / "mixed.dat"
     mixed.write_bytes(data + forty)
-    _error(mixed, "mixes 20 and 40 MHz", "{56: 401, 114: 1}")
+    expect_csi_error(mixed, "mixes 20 and 40 MHz", "{56: 401, 114: 1}")
     no_csi = bytearray(data[:27])
     no_csi[0:2] = (25).to_bytes(2, "little")
     no_csi[10:12] = no_csi[25:27] = b"\x00\x00"  # csi_len 0, payload 0
@@ -119,15 +109,15 @@ def test_esp32_malformed_lines(capture_tools: dict[str, Path], tmp_path: Path) -
     rows = _lines(capture_tools["esp32"])
     bad = [list(r) for r in rows]
     bad[4][3] = "-7x3"
-    _error(_write(tmp_path / "field.csv", bad), "line 5", "number")
+    expect_csi_error(_write(tmp_path / "field.csv", bad), "line 5", "number")
     short = [list(r) for r in rows]
     short[2] = short[2][:10]
-    _error(_write(tmp_path / "short.csv", short), "line 3", "fields")
+    expect_csi_error(_write(tmp_path / "short.csv", short), "line 3", "fields")
     few = [list(r) for r in rows]
     few[7][25] = "[1 2 3 4 ]"
-    _error(_write(tmp_path / "few.csv", few), "line 8", "4 csi numbers")
+    expect_csi_error(_write(tmp_path / "few.csv", few), "line 8", "4 csi numbers")
     (tmp_path / "log.csv").write_text("type,role,mac,rssi\nI (12) boot: ESP-IDF v4.3\n")
-    _error(tmp_path / "log.csv", "no csi_data lines")
+    expect_csi_error(tmp_path / "log.csv", "no csi_data lines")
 
 
 # -- nexmon_csi --------------------------------------------------------------------------------
@@ -182,19 +172,19 @@ def test_nexmon_refusals(capture_tools: dict[str, Path], tmp_path: Path) -> None
     data = bytearray(capture_tools["nexmon"].read_bytes())
     ng = tmp_path / "capture.pcapng"
     ng.write_bytes(b"\x0a\x0d\x0d\x0a" + bytes(data[4:]))
-    _error(ng, "pcapng", "editcap")
+    expect_csi_error(ng, "pcapng", "editcap")
     cooked = bytearray(data)
     struct.pack_into("<I", cooked, 20, 113)
     (tmp_path / "cooked.pcap").write_bytes(bytes(cooked))
-    _error(tmp_path / "cooked.pcap", "link type 113")
+    expect_csi_error(tmp_path / "cooked.pcap", "link type 113")
     chip = bytearray(data)
     for k in range(4):
         struct.pack_into("<H", chip, 24 + k * 1100 + 16 + 42 + 16, 0x1234)
     (tmp_path / "chip.pcap").write_bytes(bytes(chip))
-    _error(tmp_path / "chip.pcap", "chip version 0x1234")
+    expect_csi_error(tmp_path / "chip.pcap", "chip version 0x1234")
     other = tmp_path / "other.pcap"
     other.write_bytes(bytes(data[:24]) + _udp(100))
-    _error(other, "no nexmon_csi packets", "1 packet")
+    expect_csi_error(other, "no nexmon_csi packets", "1 packet")
 
 
 # -- Intel 5300: a late packet is not a clock wrap (issue 22, item 6) ---------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from app.backend.data.csi import read_csi
 from app.backend.data.csi.tones import data_tones, occupied_tones
-from app.backend.errors import CsiFormatError
+from tests.backend.data.csi.csi_errors import expect_csi_error
 
 Segment = tuple[bytes, int, bytes]  # name, version, payload
 
@@ -54,16 +54,6 @@ def _patch_csi(segs: list[Segment], at: int, value: bytes) -> list[Segment]:
     return [(n, v, p[:at] + value + p[at + len(value) :] if n == b"CSI" else p) for n, v, p in segs]
 
 
-def _error(path: Path, *words: str) -> str:
-    with pytest.raises(CsiFormatError) as info:
-        read_csi(path)
-    msg = str(info.value)
-    assert msg.startswith(str(path)) and "\n" not in msg
-    for w in words:
-        assert w.lower() in msg.lower(), msg
-    return msg
-
-
 def test_rebuilding_frames_is_lossless(capture_tools: dict[str, Path], tmp_path: Path) -> None:
     src = capture_tools["picoscenes"]
     assert _rewrite(src, tmp_path / "same.csi", lambda k, s: s).read_bytes() == src.read_bytes()
@@ -82,28 +72,28 @@ def test_other_frontends_are_refused_with_the_reason(
     device: int, words: tuple[str, ...], capture_tools: dict[str, Path], tmp_path: Path
 ) -> None:
     path = _rewrite(capture_tools["picoscenes"], tmp_path / "f.csi", lambda k, s: _patch_csi(s, 0, struct.pack("<H", device)))
-    _error(path, *words)
+    expect_csi_error(path, *words)
 
 
 def test_mixed_bandwidths_and_newer_segments_are_refused(capture_tools: dict[str, Path], tmp_path: Path) -> None:
     src = capture_tools["picoscenes"]
     mixed = _rewrite(src, tmp_path / "mixed.csi", lambda k, s: _patch_csi(s, 3, struct.pack("<H", 40)) if k % 3 else s)
-    _error(mixed, "mixes frame layouts", "HT 20 MHz, 30 tones: 128 frames", "HT 40 MHz, 30 tones: 255 frames")
+    expect_csi_error(mixed, "mixes frame layouts", "HT 20 MHz, 30 tones: 128 frames", "HT 40 MHz, 30 tones: 255 frames")
     newer = _rewrite(src, tmp_path / "v7.csi", lambda k, s: [(n, 7 if n == b"CSI" else v, p) for n, v, p in s])
-    _error(newer, "CSI segment version 7", "1-4")
+    expect_csi_error(newer, "CSI segment version 7", "1-4")
     basic = _rewrite(src, tmp_path / "rx9.csi", lambda k, s: [(n, 9 if n == b"RxSBasic" else v, p) for n, v, p in s])
-    _error(basic, "RxSBasic version 9")
+    expect_csi_error(basic, "RxSBasic version 9")
 
 
 def test_unsafe_segments_never_reach_csiread(capture_tools: dict[str, Path], tmp_path: Path) -> None:
     src = capture_tools["picoscenes"]
     confusing = _rewrite(src, tmp_path / "name.csi", lambda k, s: [(b"CS" if n == b"CSI" else n, v, p) for n, v, p in s])
-    _error(confusing, "segment name", "confuse")
+    expect_csi_error(confusing, "segment name", "confuse")
     matrix = b"BBv1" + bytes([4]) + struct.pack("<4I", 2, 2, 2, 2) + b"CD@C" + bytes(16 * 16)
     deep = _rewrite(src, tmp_path / "deep.csi", lambda k, s: [*s, (b"BasebandSignal", 1, matrix)] if k == 5 else s)
-    _error(deep, "frame 5", "4-dimensional")
+    expect_csi_error(deep, "frame 5", "4-dimensional")
     short = _rewrite(src, tmp_path / "short.csi", lambda k, s: _patch_csi(s, 33, struct.pack("<I", 10_000)) if k == 2 else s)
-    _error(short, "frame 2", "CSI buffer of 10000 bytes")
+    expect_csi_error(short, "frame 2", "CSI buffer of 10000 bytes")
 
 
 def test_frames_without_csi_are_skipped_and_counted(capture_tools: dict[str, Path], tmp_path: Path) -> None:
