@@ -183,7 +183,8 @@ def _segment(
     """Check the segments of one name (in many frames) and record what CSI segments hold."""
     text = name.decode("ascii", "replace")
     if not name or b"\0" in name or (text not in names and any(n.startswith(text) for n in names)):
-        _check(np.ones(ids.size, bool), ids, f"has a segment name {name[:16]!r} that csiread would confuse with another")
+        shown = repr(text[:16]) if name.isascii() and name.decode().isprintable() else "that is not plain text"
+        _check(np.ones(ids.size, bool), ids, f"has a segment name {shown} that csiread would confuse with another")
     need = np.zeros(ids.size, np.int64)
     for v in np.unique(version):
         at = version == v
