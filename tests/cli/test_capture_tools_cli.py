@@ -97,3 +97,10 @@ def test_training_on_a_dataset_whose_csi_files_are_any_tools_logs(
         assert main(["train", "--config-file", str(builtin_config("demo_cpu")), *opts]) == 0
     stats = json.loads((out / "csi_stats.json").read_text())
     assert stats and (out / "model_final.pth").is_file()
+    pred = tmp_path / "pred"  # and the trained model predicts straight from the tools' logs
+    inputs = [str(logs[n]) for n in ("atheros", "esp32", "picoscenes")]
+    with one_thread():
+        code = main(["infer", "--config-file", str(out / "config.yaml"), "--weights", str(out / "model_final.pth"),
+                     "--input", *inputs, "--output", str(pred), "--score-threshold", "0"])  # fmt: skip
+    assert code == 0 and sorted(p.stem for p in pred.glob("*.png")) == sorted(Path(i).stem for i in inputs)
+    assert isinstance(json.loads((pred / "predictions.json").read_text()), list)

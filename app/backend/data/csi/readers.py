@@ -59,6 +59,7 @@ MAX_NPZ_BYTES = 2 * 1024**3
 MAX_LOG_BYTES = 512 * 1024**2
 
 _HEAD_BYTES = 1024
+_TEXT_HEAD_BYTES = 64 * 1024  # how far a text file is searched for its first ESP32 CSI line
 
 
 def read_csi(path: str | os.PathLike) -> CsiRecording:
@@ -80,14 +81,12 @@ def read_csi(path: str | os.PathLike) -> CsiRecording:
         raise CsiFormatError(f"{p}: no such CSI file")
     if not os.path.isfile(p):
         raise CsiFormatError(f"{p}: not a file")
-    try:
-        with open(p, "rb") as f:
-            head = f.read(_HEAD_BYTES)
-    except OSError as exc:
-        raise CsiFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    head = _head(p, _HEAD_BYTES)
     if not head:
         raise CsiFormatError(f"{p}: empty file")
     kind = sniff_format(head)
+    if kind == "unknown" and _is_text(head):  # a serial log may start with a long boot message
+        kind = "esp32" if b"\nCSI_DATA," in _head(p, _TEXT_HEAD_BYTES) else kind
     if kind == "npz":
         return _read_npz(p)
     if kind == "npy":
@@ -115,10 +114,22 @@ _HINTS = {
     ".mat": "not a MATLAB v5/v7 file",
     ".npy": "not a NumPy .npy file",
     ".npz": "not a NumPy .npz archive",
-    ".csv": "not an ESP32-CSI-Tool log (no CSI_DATA line in its first 1 KiB)",
+    ".csv": "not an ESP32-CSI-Tool log (no CSI_DATA line in its first 64 KiB)",
     ".pcap": "not a pcap capture",
     ".csi": "not a PicoScenes .csi file (no frame header)",
 }
+
+
+def _is_text(head: bytes) -> bool:
+    return not head.translate(None, bytes(range(0x20, 0x7F)) + b"\t\r\n\x1b")  # ESC: coloured serial logs
+
+
+def _head(p: str, size: int) -> bytes:
+    try:
+        with open(p, "rb") as f:
+            return f.read(size)
+    except OSError as exc:
+        raise CsiFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
 
 
 def _read_log(p: str) -> bytes:

@@ -72,6 +72,9 @@ def test_esp32_header_serial_noise_crlf_and_ht_ltf(capture_tools: dict[str, Path
     rec = read_csi(noisy)
     assert np.array_equal(rec.amplitude, ref.amplitude) and np.array_equal(rec.timestamps, ref.timestamps)
     assert any("2 line(s) that are not CSI_DATA lines" in n for n in rec.notes)
+    boot = "".join(f"\x1b[0;32mI ({k}) boot: loading segment {k} of the ESP-IDF image\x1b[0m\n" for k in range(60))
+    rec = read_csi(_write(tmp_path / "boot.csv", rows, prefix=boot))  # its first CSI line is 4 KB in
+    assert np.array_equal(rec.amplitude, ref.amplitude) and any("60 line(s)" in n for n in rec.notes)
     long_rows = [[*r[:25], r[25].replace(" ]", " " + " ".join(["3"] * 256) + " ]")] for r in rows]
     rec = read_csi(_write(tmp_path / "htltf.csv", long_rows))
     assert np.array_equal(rec.amplitude, ref.amplitude) and any("HT-LTF" in n for n in rec.notes)
