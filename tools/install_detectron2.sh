@@ -2,7 +2,7 @@
 # Installs detectron2 v0.6 as pure Python from the PyPI sdist `pb1-detectron2==0.6`
 # (a byte-identical copy of detectron2 v0.6 without its C++/CUDA sources).
 #
-# Steps (see README "detectron2 without its C++ extension"):
+# Steps (see docs/install.md, "detectron2 without its C++ extension"):
 #   1. download the sdist (cached outside the repo) and check its sha256;
 #   2. drop `ext_modules=` / `cmdclass=` from setup.py (nothing to compile);
 #   3. add `detectron2/_C.py`, a stand-in that raises a clear error naming the
