@@ -30,6 +30,7 @@ def _opts(demo: Path, out: Path, max_iter: int, **extra: object) -> list[str]:
         "SOLVER.WARMUP_ITERS": 1,
         "SOLVER.STEPS": (max_iter + 10,),
         "SOLVER.CHECKPOINT_PERIOD": 100,
+        "SOLVER.MTN_PRETRAIN.ITERS": 0,  # demo_cpu pretrains 2,500 steps; a 2-iteration student needs none
         "DATASETS.TEST": (),
         "SEED": 3,
         "UI.PREVIEW_PERIOD": 0,
