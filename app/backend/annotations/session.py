@@ -12,7 +12,7 @@ One writer per file:
 Every confirmed edit survives a crash and replays exactly:
 - :meth:`AnnotationSession.apply` checks an edit before confirming it: its shape, strict JSON
   (no NaN or infinity), no new validation problem for the person it writes (a box past the
-  image border, a part index out of range, an id already in use...). Then it applies the
+  image border, a part index out of range, an id already in use...: :mod:`.edit_check`). Then it applies the
   edit's JSON form (what a replay reads back) to the document and appends it to the journal
   with an fsync. All or nothing: a refused edit, or a journal write that fails, leaves the
   document and the journal as they were.
@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from app.backend.annotations.document import AnnotationDocument
+from app.backend.annotations.edit_check import edit_problems
 from app.backend.annotations.journal import (
     EditJournal,
     copy_aside,
@@ -56,7 +57,6 @@ from app.backend.annotations.journal import (
 )
 from app.backend.annotations.ops import EditRefused, Op, OpConflictError, check_op, inverse
 from app.backend.atomic_write import atomic_write, non_finite_places
-from app.backend.data.validate import annotation_problems, is_id
 from app.backend.errors import DatasetError
 from app.backend.file_lock import FileLock, LockHeldError
 
@@ -328,7 +328,9 @@ class AnnotationSession:
         except TypeError as exc:
             raise EditRefused(f"edit refused: not JSON data ({exc})") from None
         op = json.loads(line)  # what a replay will read: lists not tuples, string keys
-        self._check(op)
+        found = edit_problems(self.doc, op)
+        if found:
+            raise EditRefused("edit refused: " + "; ".join(found))
         try:
             self.doc.apply(op)
         except OpConflictError as exc:
@@ -345,34 +347,6 @@ class AnnotationSession:
         if self._first_unsaved is None:
             self._first_unsaved = self._clock()
         return op
-
-    def _check(self, op: Op) -> None:
-        """Refuse an edit that gives the person it writes a validation problem it did not have."""
-        if op["op"] == "remove":
-            return
-        image_id = op["image_id"]
-        if not self.doc.has_image(image_id):
-            raise EditRefused(f"edit refused: image {image_id} is not in the file")
-        new = op["after"] if op["op"] == "replace" else op["ann"]
-        old = op["before"] if op["op"] == "replace" else None
-        img = self.doc.image(image_id)
-        w, h = img.get("width"), img.get("height")
-        size = (h, w) if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (w, h)) else None
-        found = self._problems(new, size) - (self._problems(old, size) if old is not None else set())
-        if new.get("image_id") != image_id:
-            found.add(f"the person's image_id {new.get('image_id')!r:.40} is not image {image_id!r:.40}")
-        new_id = new.get("id")
-        if (old is None or old.get("id") != new_id) and self.doc.ann_id_in_use(new_id):
-            found.add(f"duplicate annotation id {new_id!r:.40}")
-        if found:
-            raise EditRefused("edit refused: " + "; ".join(sorted(found)))
-
-    def _problems(self, ann: dict[str, Any], size: tuple[int, int] | None) -> set[str]:
-        found = {p.message for p in annotation_problems(ann, size)}
-        cats = {c.get("id") for c in self.doc.data.get("categories") or () if isinstance(c, dict)}
-        if cats and not (is_id(ann.get("category_id")) and ann["category_id"] in cats):
-            found.add(f"category_id {ann.get('category_id')!r:.40} is not in 'categories'")
-        return found
 
     # -- saving -----------------------------------------------------------------------
     def autosave_due(self) -> bool:

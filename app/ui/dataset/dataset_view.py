@@ -6,7 +6,7 @@ a load runs cancels it and drops what it still reports. A file that fails valida
 opens read-only for overwriting: edits go to ``<stem>.edited.json`` and the banner says so.
 A file another editor holds (its lock) opens read-only, and the banner names that editor
 (user@host, pid, since when); every edit there is refused with that reason. Edits recovered
-from a journal wait under a :class:`~app.ui.dataset.recovery_bar.RecoveryBar` until the user
+from a journal wait under a bar (:mod:`app.ui.dataset.recovery_bar`) until the user
 keeps or discards them. A malformed file opens nothing and writes nothing.
 """
 
@@ -35,11 +35,10 @@ from PySide6.QtWidgets import (
 from app.backend.annotations import AnnotationSession
 from app.backend.annotations.index import DatasetIndex, build_index
 from app.backend.data.validate import resolve_path
-from app.backend.errors import UserFacingError
 from app.ui.dataset.annotation_assist import AssistController
 from app.ui.dataset.annotation_editor import AnnotationEditor
 from app.ui.dataset.annotation_loading import load_datasets, make_thumbnail_cache
-from app.ui.dataset.recovery_bar import RecoveryBar
+from app.ui.dataset.recovery_bar import RecoveryPrompts
 from app.widgets.dataset_stats import DatasetStatsPanel
 from app.widgets.job_runner import JobRunner, failure_text
 from app.widgets.thumbnail_grid import DatasetTableModel, MaskFilterProxy, ThumbnailGrid
@@ -160,12 +159,11 @@ class DatasetView(QWidget):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(browse, "Browse")
         self.tabs.addTab(self.editor, "Annotate")
-        self.recovery_bars: list[RecoveryBar] = []
-        self._bars = QVBoxLayout()
+        self.recovery = RecoveryPrompts(self)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
         lay.addWidget(self.banner)
-        lay.addLayout(self._bars)
+        lay.addWidget(self.recovery)
         lay.addWidget(self.tabs, 1)
 
         self.assist = AssistController(self.editor, self)
@@ -181,7 +179,10 @@ class DatasetView(QWidget):
         self.mtn_button.clicked.connect(self.request_mtn_preview)
         self.table.doubleClicked.connect(lambda idx: self.open_row(int(idx.data(Qt.ItemDataRole.UserRole))))
         self.editor.message.connect(self.message)
-        self.editor.message.connect(self._sync_recovery_bars)  # a save keeps recovered edits
+        self.editor.message.connect(self.recovery.sync)  # a save keeps recovered edits
+        self.recovery.message.connect(self.message)
+        self.recovery.failed.connect(self.show_banner)
+        self.recovery.discarded.connect(self._show_discarded)
 
     # -- main window integration ---------------------------------------------------------
     @property
@@ -259,49 +260,16 @@ class DatasetView(QWidget):
         for session in sessions:
             self.editor.add_session(session)
             if session.recovery_pending:
-                self._add_recovery_bar(session)
+                self.recovery.ask(session)
         self.show_banner("\n".join(notes))
         self.datasetReady.emit()
 
-    # -- recovered edits ------------------------------------------------------------------
-    def _add_recovery_bar(self, session: AnnotationSession) -> None:
-        bar = RecoveryBar(session, self)
-        bar.keep.connect(self.keep_recovered)
-        bar.discard.connect(self.discard_recovered)
-        self.recovery_bars.append(bar)
-        self._bars.addWidget(bar)
-        bar.show()
-
-    def keep_recovered(self, session: AnnotationSession) -> None:
-        """Save the recovered edits (beside the file when it failed validation)."""
-        try:
-            path = session.keep_recovered()
-        except UserFacingError as exc:
-            self.show_banner(f"recovered edits not saved: {exc}")
-            return
-        self.message.emit(f"recovered edits kept: saved {path}")
-        self._sync_recovery_bars()
-
-    def discard_recovered(self, session: AnnotationSession) -> None:
-        """Go back to the file as saved; the journal is moved aside, the file's undo history cleared."""
-        try:
-            session.discard_recovered()
-        except UserFacingError as exc:
-            self.show_banner(f"recovered edits not discarded: {exc}")
-            return
+    def _show_discarded(self, session: AnnotationSession) -> None:
+        """Recovered edits were discarded: the file's undo history and the index follow the reloaded document."""
         self.editor.stacks[session.source.resolve()].clear()
         self._set_index(build_index([s.doc for s in self.editor.sessions.values()]))
         if self.editor.session is session and session.doc.has_image(self.editor.image_id):
             self.editor.show_image(self.editor.image_id)
-        self.message.emit(f"{session.source.name}: recovered edits discarded")
-        self._sync_recovery_bars()
-
-    def _sync_recovery_bars(self, *_: object) -> None:
-        """Drop the bars whose question has been answered (a save answers it too)."""
-        for bar in [b for b in self.recovery_bars if not b.session.recovery_pending]:
-            self.recovery_bars.remove(bar)
-            self._bars.removeWidget(bar)
-            bar.deleteLater()
 
     def _set_index(self, index: DatasetIndex) -> None:
         self.index = index
@@ -404,10 +372,7 @@ class DatasetView(QWidget):
     # -- shutdown -----------------------------------------------------------------------
     def shutdown_sessions(self) -> None:
         self.editor.close_sessions()
-        for bar in self.recovery_bars:
-            self._bars.removeWidget(bar)
-            bar.deleteLater()
-        self.recovery_bars.clear()
+        self.recovery.clear()
         self.editor.sessions.clear()
         self.editor.stacks.clear()
         self.editor.session = self.editor.stack = None

@@ -69,7 +69,7 @@ def _crash_with_edits(path: Path, count: int) -> str:
 
 
 def _bar_button(view: DatasetView, text: str):
-    (bar,) = view.recovery_bars
+    (bar,) = view.recovery.bars
     return bar.keep_button if text == "keep" else bar.discard_button
 
 
@@ -80,7 +80,7 @@ def test_recovered_edits_of_a_file_that_now_fails_validation_are_kept_on_request
     image = json.loads(path.read_text())["images"][-1]["file_name"]
     (demo_copy / image).rename(tmp_path / "moved.jpg")  # the file now fails validation
     view = _open(qtbot, path, tmp_path)
-    (bar,) = view.recovery_bars
+    (bar,) = view.recovery.bars
     assert bar.isVisible() and "recovered 3 unsaved edits" in bar.label.text()
     assert "saved to train.edited.json" in bar.label.text()
     session = bar.session
@@ -88,7 +88,7 @@ def test_recovered_edits_of_a_file_that_now_fails_validation_are_kept_on_request
     view.editor.autosave_tick()
     assert journal_path_for(path).exists() and not (demo_copy / "train.edited.json").exists()
     qtbot.mouseClick(_bar_button(view, "keep"), Qt.MouseButton.LeftButton)
-    assert view.recovery_bars == [] and not journal_path_for(path).exists()
+    assert view.recovery.bars == [] and not journal_path_for(path).exists()
     saved = AnnotationSession.open(demo_copy / "train.edited.json", read_only=True)
     assert digest(saved.doc) == expected
     view.shutdown()
@@ -103,7 +103,7 @@ def test_discarding_recovered_edits_goes_back_to_the_file(qtbot, demo_copy: Path
     view.open_row(0)
     assert digest(view.editor.session.doc) != on_disk
     qtbot.mouseClick(_bar_button(view, "discard"), Qt.MouseButton.LeftButton)
-    assert view.recovery_bars == []
+    assert view.recovery.bars == []
     assert digest(view.editor.session.doc) == on_disk and view.editor.stack.count() == 0
     assert not journal_path_for(path).exists() and list(demo_copy.glob("train.json.journal.jsonl.discarded-*"))
     view.shutdown()
