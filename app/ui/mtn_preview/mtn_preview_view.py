@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
-from app.backend.data.csi import as_params, build_model_input, num_windows, read_csi
+from app.backend.data.csi import CSI_FILE_EXTENSIONS, as_params, build_model_input, num_windows, read_csi
 from app.backend.data.csi.summary import process_recording
 from app.ui.common.model_cache import ModelCache
 from app.ui.common.start_folder import start_folder
@@ -28,7 +28,7 @@ from app.widgets.icons import icon
 from app.widgets.job_runner import JobRunner, TaskState, failure_text
 from app.widgets.shortcuts import button_shortcut
 
-CSI_FILTER = "CSI recordings (*.dat *.mat *.npz *.npy);;All files (*)"
+CSI_FILTER = f"CSI recordings ({' '.join('*' + e for e in CSI_FILE_EXTENSIONS)});;All files (*)"
 NO_FRAME = "No paired frame: open a sample from the Dataset view (MTN preview) to see its RGB frame"
 
 
