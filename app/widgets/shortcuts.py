@@ -27,14 +27,24 @@ def with_shortcut(tip: str, action: QAction) -> str:
     return f"{tip} ({keys})" if keys and keys not in tip else tip
 
 
+def view_shortcut(action: QAction) -> None:
+    """Make ``action`` (added to a view) fire while its view is visible in the active window.
+
+    Qt skips window shortcuts of hidden widgets, so each tab's keys work when the tab is shown,
+    also right after switching tabs, when the focus is still on the tab bar (focus-bound
+    shortcuts did nothing there). Two views may use the same keys; never two actions of one view.
+    """
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+
 def button_shortcut(button: QAbstractButton, keys: str | QKeySequence.StandardKey, view: QWidget,
                     tip: str = "") -> QAction:
-    """A shortcut for ``button``, active while focus is inside ``view``: a QAction named after the
-    button that clicks it (a disabled button ignores it). The button's tooltip is ``tip`` (default:
-    its text) with the keys."""
+    """A shortcut for ``button``, active while ``view`` is shown in the active window (wherever the
+    focus is; a view on a hidden tab ignores it): a QAction named after the button that clicks it
+    (a disabled button ignores it). The button's tooltip is ``tip`` (default: its text) with the keys."""
     action = QAction(button.text().replace("…", "").strip(), view)
     action.setShortcut(QKeySequence(keys))
-    action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    view_shortcut(action)
     action.setToolTip(with_shortcut(tip or action.text(), action))
     action.triggered.connect(button.click)
     view.addAction(action)

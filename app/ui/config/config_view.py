@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from detectron2.config import CfgNode
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -28,7 +28,7 @@ from app.ui.common.start_folder import start_folder, start_path
 from app.ui.config.config_io import config_choices, load_with_base, write_config_diff
 from app.widgets.config_form import ConfigForm, format_value
 from app.widgets.icons import icon
-from app.widgets.shortcuts import button_shortcut, with_shortcut
+from app.widgets.shortcuts import button_shortcut, view_shortcut, with_shortcut
 
 
 class ConfigView(QWidget):
@@ -63,7 +63,7 @@ class ConfigView(QWidget):
         button_shortcut(self.open_button, "Ctrl+L", self, "Show another config YAML in the form")
         self.search_action = QAction("Search keys", self)
         self.search_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
-        self.search_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        view_shortcut(self.search_action)
         self.search_action.triggered.connect(self._focus_search)
         self.addAction(self.search_action)
         self.form.search.setToolTip(with_shortcut("Search keys and their help", self.search_action))

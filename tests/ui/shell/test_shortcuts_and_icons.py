@@ -65,10 +65,15 @@ def test_tooltips_name_the_keys(qtbot, qapp_settings, demo_project: Project) -> 
     assert tv.start_button.toolTip().endswith("(F5)") and tv.stop_button.toolTip().endswith("(Shift+F5)")
     assert "(Ctrl+F5)" in tv.resume_ckpt_button.toolTip()
     assert win.mtn_preview_view.open_button.toolTip().endswith("(Ctrl+Shift+O)")
-    win.tabs.setCurrentWidget(win.config_view)
-    win.config_view.form.tree.setFocus()
-    qtbot.keyClick(win.config_view.form.tree, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    assert win.config_view.form.search.hasFocus()  # Ctrl+F in the config view: the search
+    search = win.config_view.form.search
+    win.tabs.setCurrentWidget(win.training_view)
+    win.tabs.tabBar().setFocus()
+    qtbot.keyClick(win.tabs.tabBar(), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert not search.hasFocus()  # the hidden Config view's Ctrl+F does nothing
+    win.tabs.setCurrentWidget(win.config_view)  # the focus stays on the tab bar, as after a click on a tab
+    win.tabs.tabBar().setFocus()
+    qtbot.keyClick(win.tabs.tabBar(), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(search.hasFocus, timeout=2000)  # Ctrl+F in the shown config view: the search
     win.close()
 
 
