@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextOption
 
 
 def csi_image(values: np.ndarray) -> np.ndarray:
@@ -59,7 +61,9 @@ class HeatmapView(pg.GraphicsLayoutWidget):
         self.region.hide()
         self.plot.addItem(self.region, ignoreBounds=True)
         self.message = pg.TextItem("", anchor=(0.5, 0.5), color=(200, 200, 200))
+        self.message.textItem.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignHCenter))
         self.plot.addItem(self.message, ignoreBounds=True)
+        self.plot.vb.sigResized.connect(self._wrap_message)  # a long sentence wraps inside the panel
         self.data: np.ndarray | None = None
         self.setMinimumSize(160, 140)
         self.show_message(empty)
@@ -94,6 +98,9 @@ class HeatmapView(pg.GraphicsLayoutWidget):
         self.message.setText(text)
         self.message.setPos(0.5, 0.5)
         self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+
+    def _wrap_message(self, *_: object) -> None:
+        self.message.setTextWidth(max(60.0, self.plot.vb.width() - 16.0))
 
     def empty_text(self) -> str:
         """The sentence shown instead of a picture ("" while data is shown)."""
