@@ -97,7 +97,8 @@ class MtnPreviewView(QWidget):
         self._mtn_pending: int | None = None
 
         self.open_button = QPushButton(icon("open"), "Open CSI file…", self)
-        button_shortcut(self.open_button, "Ctrl+Shift+O", self, "Open a CSI recording (.dat, .mat, .npz, .npy)")
+        button_shortcut(self.open_button, "Ctrl+Shift+O", self,
+                        f"Open a CSI recording ({', '.join(CSI_FILE_EXTENSIONS)})")
         self.path_label = QLabel("no recording", self)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setEnabled(False)
