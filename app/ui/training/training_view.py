@@ -376,6 +376,8 @@ class TrainingView(QWidget):
         self.runFinished.emit(self.last_summary)
         if self._project_root is not None:
             self._fill_run_combo()
+            if self.run_combo.count():  # the run that just ended (newest metrics.json); with a placeholder
+                self.run_combo.setCurrentIndex(0)  # text QComboBox leaves the index at -1: "no runs yet"
 
     # attach -----------------------------------------------------------------------------
     def attach(self, folder: str | Path) -> bool:

@@ -23,6 +23,8 @@ def test_reopening_a_project_lists_its_runs_and_shows_the_latest(qtbot, qapp_set
     with qtbot.waitSignal(tv.runFinished, timeout=RUN_TIMEOUT_MS) as done:
         assert tv.start()
     assert done.args[0]["status"] == "finished"
+    assert tv.runs() == [demo_project.output_path.resolve()]  # the run just finished is listed and chosen
+    assert tv.run_combo.currentText() == "output"  # not the placeholder "no runs yet"
     win.close()
 
     older = demo_project.root / "runs" / "older"  # an earlier run in another folder of the project
