@@ -155,7 +155,7 @@ def evaluate(cfg, resume: bool = False) -> dict:
 
     register_datasets(cfg)
     model = Trainer.build_model(cfg)
-    checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR)
+    checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR, min_loaded_fraction=cfg.MODEL.MIN_LOADED_FRACTION)
     if not cfg.MODEL.WEIGHTS and not (resume and checkpointer.has_checkpoint()):
         raise UserError("nothing to evaluate: set MODEL.WEIGHTS (or use --resume with a trained OUTPUT_DIR)")
     checkpointer.resume_or_load(cfg.MODEL.WEIGHTS, resume=resume)

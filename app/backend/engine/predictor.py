@@ -146,7 +146,7 @@ class Predictor:
         self.cfg.freeze()
         model = build_model(self.cfg)
         if self.cfg.MODEL.WEIGHTS:
-            AtomicCheckpointer(model).load(self.cfg.MODEL.WEIGHTS)
+            AtomicCheckpointer(model, min_loaded_fraction=self.cfg.MODEL.MIN_LOADED_FRACTION).load(self.cfg.MODEL.WEIGHTS)
         model.eval()
         self.model = model
         self._runner = InferenceRunner(self.cfg, model)
