@@ -89,7 +89,7 @@ RANGE_RULES: list[Rule] = [
         ("INPUT.CSI.AMP_STD", _FINITE),
         ("INPUT.CSI.PHASE_MEAN", _FINITE),
         ("INPUT.CSI.PHASE_STD", _FINITE),
-        ("MODEL.MTN.OUTPUT_SIZE", ints_at_least(16, 2)),
+        ("MODEL.MTN.OUTPUT_SIZE", ints_at_least(1, 2)),
         ("MODEL.MTN.LATENT_SIZE", int_at_least(4)),
         ("MODEL.MTN.ENCODER_DIMS", ints_at_least(1)),
         ("MODEL.MTN.FUSION_DIMS", ints_at_least(1)),
