@@ -91,13 +91,14 @@ def make_read_only() -> Iterator[Callable[[Path], Path]]:
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
-    """``small_tmpfs(size_bytes)``: a folder on a tmpfs of that size, for full-disk tests.
+    """``small_tmpfs(size_bytes, free=None)``: a folder on a tmpfs of that size, for full-disk tests;
+    with ``free``, a file ``.filler`` takes all but about that many bytes.
 
     Mounting needs root (this project's CI runs as root); elsewhere the test is skipped with the reason.
     """
     mounted: list[Path] = []
 
-    def mount(size: int) -> Path:
+    def mount(size: int, free: int | None = None) -> Path:
         point = tmp_path / f"tmpfs{len(mounted)}"
         point.mkdir()
         if os.geteuid() != 0 or not shutil.which("mount"):
@@ -106,6 +107,10 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
         if res.returncode != 0:
             pytest.skip(f"cannot mount a tmpfs here: {res.stderr.decode(errors='replace').strip()}")
         mounted.append(point)
+        if free is not None:
+            from tests.disk import fill_disk
+
+            fill_disk(point, free)
         return point
 
     yield mount
