@@ -93,6 +93,9 @@ def load_checkpoint_file(path: str) -> dict[str, Any]:
             data = torch.load(path, map_location=torch.device("cpu"), weights_only=True)
     except Exception as exc:  # zipfile/pickle/EOF/RuntimeError: all mean "not a usable checkpoint"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "load key" in reason or not reason.isprintable():  # pickle quotes the file's bytes: never echo them
+            reason = f"not a checkpoint file ({type(exc).__name__})"
+        reason = reason[:200]
         raise CheckpointError(f"cannot read checkpoint {path}: {reason}") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"cannot read checkpoint {path}: expected a dict of weights, got {type(data).__name__}")

@@ -95,7 +95,7 @@ def read_csi(path: str | os.PathLike) -> CsiRecording:
     ext = Path(p).suffix.lower()
     hint = {".dat": "not a valid Intel 5300 log", ".mat": "not a MATLAB v5/v7 file",
             ".npy": "not a NumPy .npy file", ".npz": "not a NumPy .npz archive"}.get(ext, "unrecognised CSI format")
-    raise CsiFormatError(f"{p}: {hint} (first bytes {head[:8].hex(' ')})")
+    raise CsiFormatError(f"{p}: {hint}")
 
 
 def sniff_format(head: bytes) -> str:
