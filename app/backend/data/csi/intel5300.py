@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.backend.data.csi.limits import MAX_CSI_VALUES, check_csi_shape
 from app.backend.data.csi.recording import CsiRecording
 from app.backend.errors import CsiFormatError
 
@@ -32,6 +33,7 @@ _MAC_MIN = 24
 _CSIREAD_BUFFER = 1024  # csiread reads each 0xBB/0xC1 body into a buffer of this size
 _CLOCK_WRAP = 2**32
 _MIN_BFEE_RECORD = 95  # 3 + 20 + 72 bytes: the smallest (1x1) CSI record
+_MAX_CSI_RECORDS = MAX_CSI_VALUES // (30 * _MAX_ANTENNAS * _MAX_ANTENNAS)  # csiread allocates 3x3 per record
 
 
 def looks_like_intel5300(head: bytes) -> bool:
@@ -92,6 +94,8 @@ def validate_intel5300(data: bytes, where: str) -> tuple[int, int]:
             rec_ids.append(n_rec)
             rec_pos.append(pos)
             n_bfee += 1
+            if n_bfee > _MAX_CSI_RECORDS:  # stop walking: csiread would allocate 270 values per record
+                check_csi_shape(where, (n_bfee, 30, _MAX_ANTENNAS, _MAX_ANTENNAS), "Intel 5300 CSI (csiread's 3x3 layout)")
         elif code == CODE_MAC:
             if not (_MAC_MIN <= body_len <= _CSIREAD_BUFFER):
                 raise CsiFormatError(f"{where}: bad Intel 5300 log: MAC record {n_rec} at offset {pos} has bad length {body_len}")
@@ -161,6 +165,8 @@ def read_intel5300(path: str, data: bytes) -> CsiRecording:
     packet did not carry are zero (csiread leaves them zero) and a note says so.
     """
     n_bfee, _ = validate_intel5300(data, path)
+    check_csi_shape(path, (n_bfee, 30, _MAX_ANTENNAS, _MAX_ANTENNAS), "Intel 5300 CSI (csiread's 3x3 layout)")
+    del data  # the caller's copy is the last one
     import csiread
 
     try:
@@ -168,17 +174,19 @@ def read_intel5300(path: str, data: bytes) -> CsiRecording:
         parsed.read()
     except Exception as exc:  # csiread raises plain Exception/ValueError on broken packets
         raise CsiFormatError(f"{path}: csiread could not parse the Intel 5300 log: {exc}") from exc
-    csi = np.asarray(parsed.csi).astype(np.complex64)
-    if csi.shape[0] != n_bfee:
-        raise CsiFormatError(f"{path}: csiread parsed {csi.shape[0]} of {n_bfee} CSI records")
     nrx = np.asarray(parsed.Nrx, dtype=np.int16)
     ntx = np.asarray(parsed.Ntx, dtype=np.int16)
+    seconds = unwrap_timestamp_low(parsed.timestamp_low)
+    csi = np.asarray(parsed.csi).astype(np.complex64)
+    del parsed  # csiread's complex128 buffer (16 bytes a value) goes before the float32 copies are made
+    if csi.shape[0] != n_bfee:
+        raise CsiFormatError(f"{path}: csiread parsed {csi.shape[0]} of {n_bfee} CSI records")
     notes = [f"raw CSI from csiread ({n_bfee} packets, 30 subcarriers, up to 3x3 antennas)"]
     notes += _antenna_notes(nrx, "RX", _MAX_ANTENNAS) + _antenna_notes(ntx, "TX", _MAX_ANTENNAS)
     return CsiRecording(
-        amplitude=np.abs(csi).astype(np.float32),
-        phase=np.angle(csi).astype(np.float32),
-        timestamps=unwrap_timestamp_low(parsed.timestamp_low),
+        amplitude=np.abs(csi).astype(np.float32, copy=False),
+        phase=np.angle(csi).astype(np.float32, copy=False),
+        timestamps=seconds,
         source_format="intel5300",
         path=path,
         nrx=nrx,

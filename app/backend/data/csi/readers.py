@@ -19,7 +19,9 @@ magic / structure      format                               result (P, S, R, T)
 
 Safety: NumPy files are always opened with ``allow_pickle=False`` (object arrays are
 refused), MATLAB files through ``scipy.io.loadmat`` (data only), Intel logs are fully
-validated before csiread sees them. Every problem raises
+validated before csiread sees them. Memory: every format's array shapes are read from its
+headers first and files past :data:`~app.backend.data.csi.limits.MAX_CSI_VALUES` are refused
+before anything is allocated (:mod:`.limits`). Every problem raises
 :class:`app.backend.errors.CsiFormatError` whose message starts with the file path.
 
 Synthetic timestamps (files that carry none: MM-Fi, ``.npy``, ``.npz`` without
@@ -29,6 +31,7 @@ packets per 10-FPS video frame; the paper's Intel 5300 setup also sends 100 pack
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -37,6 +40,7 @@ import numpy as np
 
 from app.backend.atomic_write import atomic_write
 from app.backend.data.csi.intel5300 import looks_like_intel5300, read_intel5300
+from app.backend.data.csi.limits import check_csi_shape, check_declared_sizes, mat5_shapes, npy_header, npz_headers
 from app.backend.data.csi.recording import CsiRecording
 from app.backend.errors import CsiFormatError
 
@@ -46,6 +50,8 @@ CSI_NPZ_FORMAT = "wifi-densepose-csi/1"
 SYNTHETIC_RATE_HZ = 100.0
 #: Largest uncompressed ``.npz`` content accepted (guards against zip bombs).
 MAX_NPZ_BYTES = 2 * 1024**3
+#: Largest capture log read (it is held in memory while it is validated).
+MAX_LOG_BYTES = 512 * 1024**2
 
 _HEAD_BYTES = 1024
 
@@ -87,15 +93,24 @@ def read_csi(path: str | os.PathLike) -> CsiRecording:
             f"{p}: MATLAB v7.3 (HDF5) files are not supported; re-save it in MATLAB with save(..., '-v7')"
         )
     if kind == "intel5300":
-        try:
-            data = Path(p).read_bytes()
-        except OSError as exc:
-            raise CsiFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
-        return read_intel5300(p, data)
+        return read_intel5300(p, _read_log(p))
     ext = Path(p).suffix.lower()
     hint = {".dat": "not a valid Intel 5300 log", ".mat": "not a MATLAB v5/v7 file",
             ".npy": "not a NumPy .npy file", ".npz": "not a NumPy .npz archive"}.get(ext, "unrecognised CSI format")
     raise CsiFormatError(f"{p}: {hint}")
+
+
+def _read_log(p: str) -> bytes:
+    """The whole content of a capture log, refused above :data:`MAX_LOG_BYTES` (it is held while validated)."""
+    try:
+        size = os.path.getsize(p)
+        if size > MAX_LOG_BYTES:
+            raise CsiFormatError(
+                f"{p}: {size} bytes, more than the {MAX_LOG_BYTES} a capture log may have here; split it into shorter files"
+            )
+        return Path(p).read_bytes()
+    except OSError as exc:
+        raise CsiFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
 
 
 def sniff_format(head: bytes) -> str:
@@ -127,6 +142,8 @@ def _load_npy(p: str, source: object) -> np.ndarray:
 
 
 def _read_npy(p: str) -> CsiRecording:
+    with open(p, "rb") as f:
+        check_declared_sizes(p, {"": npy_header(f, p)})
     arr = _load_npy(p, p)
     if not np.iscomplexobj(arr):
         raise CsiFormatError(f"{p}: a .npy CSI file must hold a complex (P, S, R[, T]) array, got dtype {arr.dtype}")
@@ -144,6 +161,7 @@ def _read_npz(p: str) -> CsiRecording:
         raise CsiFormatError(f"{p}: broken .npz (zip) archive: {exc}") from exc
     if total > MAX_NPZ_BYTES:
         raise CsiFormatError(f"{p}: .npz unpacks to {total} bytes, more than the {MAX_NPZ_BYTES} allowed")
+    check_declared_sizes(p, npz_headers(p))
     try:
         with np.load(p, allow_pickle=False) as npz:
             keys = set(npz.files)
@@ -207,6 +225,11 @@ def _as_4d(p: str, arr: np.ndarray, name: str) -> np.ndarray:
 def _read_mat(p: str) -> CsiRecording:
     import scipy.io
 
+    shapes = mat5_shapes(p)
+    for name in ("CSIamp", "CSIphase"):
+        if name in shapes:  # MM-Fi stores (rx, subcarriers, packets)
+            dims = shapes[name]
+            check_csi_shape(p, dims[::-1] if len(dims) == 3 else (math.prod(dims),), name)
     try:
         mat = scipy.io.loadmat(p, variable_names=["CSIamp", "CSIphase"])
     except Exception as exc:  # scipy raises many types on corrupt files
