@@ -27,6 +27,10 @@ PROJECT_FILE = "project.wdsproj"
 PROJECT_FORMAT = "wifi-densepose-studio-project/1"
 
 
+#: Largest project file read (ours are under 1 KB).
+MAX_PROJECT_BYTES = 1 << 20
+
+
 class ProjectError(UserFacingError):
     """A project file is missing, unreadable or not a project."""
 
@@ -70,9 +74,18 @@ class Project:
         if not file.is_file():
             raise ProjectError(f"no project at {p} (expected {PROJECT_FILE})")
         try:
+            size = file.stat().st_size
+            if size > MAX_PROJECT_BYTES:
+                raise ProjectError(f"{file}: {size} bytes, more than the {MAX_PROJECT_BYTES} a project file may have")
             data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProjectError(f"cannot read project file {file}: {exc}") from None
+        except RecursionError:
+            raise ProjectError(f"cannot read project file {file}: JSON nested too deeply") from None
+        except UnicodeDecodeError as exc:
+            raise ProjectError(f"cannot read project file {file}: not UTF-8 text at byte {exc.start}") from None
+        except json.JSONDecodeError as exc:
+            raise ProjectError(f"cannot read project file {file}: {exc.msg} at line {exc.lineno}") from None
+        except (OSError, ValueError) as exc:  # ValueError: e.g. an integer of more than 4300 digits
+            raise ProjectError(f"cannot read project file {file}: {' '.join(str(exc).split())[:120]}") from None
         if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
             raise ProjectError(f"{file} is not a {PROJECT_FORMAT} project file")
         datasets = data.get("datasets", [])

@@ -4,15 +4,16 @@ A small file can declare a huge array (a 2 MB ``.npz`` of zeros unpacks to 2 GB,
 compressed MATLAB file to gigabytes, a 21 MB Intel log of 1x1 packets to 60 M values in
 csiread's 3x3 layout). Every reader therefore learns the shape first and refuses a file
 whose CSI would hold more than :data:`MAX_CSI_VALUES` values (packets x subcarriers x rx x
-tx) or whose axes no supported format has (:data:`MAX_SUBCARRIERS`, :data:`MAX_ANTENNAS`):
+tx; :data:`~app.backend.data.csi.framing.MAX_CSI_VALUES`, the bound of every reader) or whose
+axes no supported format has (:data:`MAX_SUBCARRIERS`, :data:`MAX_ANTENNAS`):
 
 - ``.npy`` / ``.npz``: the ``.npy`` header of each member (shape and dtype), read without
   its data (:func:`npy_header`, :func:`npz_headers`);
 - MATLAB v5 ``.mat``: the dimensions of each variable, read from its tag, inflating at most
   a few hundred bytes of a compressed variable (:func:`mat5_shapes`; ``scipy.io.whosmat``
   inflates the whole variable);
-- Intel 5300 ``.dat``: the number of CSI records, counted while the records are validated
-  (:mod:`.intel5300`), times the 270 values csiread allocates for each.
+- capture logs (Intel 5300 and the others): the number of records, counted while they are
+  validated, times the values csiread allocates for each (:func:`.framing.check_csi_size`).
 
 What :data:`MAX_CSI_VALUES` costs: reading keeps 8 bytes a value (float32 amplitude and
 phase) plus, for Intel logs, csiread's 16-byte complex buffer while it converts; ``csi-inspect``
@@ -30,10 +31,9 @@ from typing import BinaryIO
 
 import numpy as np
 
+from app.backend.data.csi.framing import MAX_CSI_VALUES
 from app.backend.errors import CsiFormatError
 
-#: Most CSI values (P x S x R x T) one file may hold (about 0.4 GB as float32 amplitude + phase).
-MAX_CSI_VALUES = 50_000_000
 #: Most subcarriers and antennas (per side) of any supported capture format.
 MAX_SUBCARRIERS = 4096
 MAX_ANTENNAS = 16
