@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from app.backend.errors import OutputInUseError, WriteError
-from app.backend.output_lock import LOCK_NAME, OutputLock, read_holder
+from app.backend.file_lock import read_owner
+from app.backend.output_lock import LOCK_NAME, OutputLock
 
 REPO = Path(__file__).resolve().parents[2]
 _HOLD = "import sys, time\nfrom app.backend.output_lock import OutputLock\nwith OutputLock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n"
@@ -30,25 +32,26 @@ def test_a_second_holder_is_refused_naming_the_first(tmp_path: Path) -> None:
     try:
         with pytest.raises(OutputInUseError) as info, OutputLock(tmp_path):
             pass
-        assert f"pid {proc.pid} on host" in str(info.value) and "\n" not in str(info.value)
+        assert f"@{socket.gethostname()} pid {proc.pid} since" in str(info.value) and "\n" not in str(info.value)
     finally:
         proc.kill()
         proc.wait()
     with OutputLock(tmp_path) as lock:  # the kernel dropped the dead child's flock: taken over, with a note
         assert f"pid {proc.pid}" in lock.note and "no longer running" in lock.note
-        assert read_holder(tmp_path / LOCK_NAME)["pid"] == os.getpid()
+        assert read_owner(tmp_path / LOCK_NAME).pid == os.getpid()
 
 
 def test_a_stale_file_without_a_live_holder_is_taken_over(tmp_path: Path) -> None:
-    (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": 999_999_999, "host": "elsewhere", "started": "2020-01-01"}))
+    owner = {"user": "bob", "host": "elsewhere", "pid": 999_999_999, "since": 1.6e9, "purpose": "run: main.py train"}
+    (tmp_path / LOCK_NAME).write_text(json.dumps(owner))
     with OutputLock(tmp_path) as lock:
-        assert "pid 999999999 on host elsewhere" in lock.note
+        assert "bob@elsewhere pid 999999999 since" in lock.note and "no longer running" in lock.note
 
 
 def test_the_lock_is_reentrant_in_one_process_and_released_after(tmp_path: Path) -> None:
     with OutputLock(tmp_path) as outer, OutputLock(tmp_path) as inner:
         assert inner.note == "" and outer.note == ""
-    assert read_holder(tmp_path / LOCK_NAME) == {}  # emptied on release
+    assert not (tmp_path / LOCK_NAME).exists()  # removed on release
     proc = _hold_in_child(tmp_path)  # another process can take it now
     proc.kill()
     proc.wait()

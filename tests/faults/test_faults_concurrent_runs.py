@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from app.backend.config import builtin_config
-from app.backend.output_lock import LOCK_NAME, read_holder
+from app.backend.file_lock import LockOwner, read_owner
+from app.backend.output_lock import LOCK_NAME
 from app.cli import main
 from tests.tiny_config import tiny_opts
 
@@ -18,11 +20,11 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO = str(builtin_config("demo_cpu"))
 
 
-def _wait_for_holder(lock: Path, proc: subprocess.Popen, timeout_s: float = 180) -> dict:
+def _wait_for_holder(lock: Path, proc: subprocess.Popen, timeout_s: float = 180) -> LockOwner:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        holder = read_holder(lock)
-        if holder.get("pid") == proc.pid:
+        holder = read_owner(lock) if lock.exists() else None
+        if holder is not None and holder.pid == proc.pid:
             return holder
         assert proc.poll() is None, "the first run ended before it held its output folder"
         time.sleep(0.1)
@@ -44,7 +46,7 @@ def test_a_second_train_on_one_output_dir_is_refused_and_a_killed_runs_lock_is_t
             code = main(["train", "--config-file", DEMO, *extra, *tiny_opts(demo_dataset_dir, out, 2, SOLVER__BASE_LR=0.5)])
             err = capsys.readouterr().err.strip().splitlines()
             assert code == 2 and len(err) == 1 and err[0].startswith("error:"), err
-            assert f"in use by another run (pid {first.pid} on host" in err[0]
+            assert "in use by another run (" in err[0] and f"@{socket.gethostname()} pid {first.pid} since" in err[0]
         assert first.poll() is None  # the first run went on
         if config_before is not None:
             assert (out / "config.yaml").read_bytes() == config_before  # nothing of the second run was written
@@ -54,5 +56,6 @@ def test_a_second_train_on_one_output_dir_is_refused_and_a_killed_runs_lock_is_t
     code = main(["train", "--config-file", DEMO, "--resume", *tiny_opts(demo_dataset_dir, out, 2)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert f"note: took over the lock of {out} left by a run that is no longer running (pid {first.pid}" in captured.err
-    assert read_holder(out / LOCK_NAME) == {}  # released at the end
+    assert f"note: took over the lock of {out} left by a run that is no longer running (" in captured.err
+    assert f"@{socket.gethostname()} pid {first.pid} since" in captured.err
+    assert not (out / LOCK_NAME).exists()  # released at the end
