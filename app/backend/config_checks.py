@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from app.backend import remote
 from app.backend.errors import ConfigError
 
 Rule = tuple[str, Callable[[Any], bool], str]
@@ -55,6 +56,11 @@ _FINITE = number_in(-math.inf)
 _POSITIVE = number_in(0.0, lo_open=True)
 _NON_NEGATIVE = number_in(0.0)
 _FRACTION = number_in(0.0, 1.0)
+# a URL of another scheme is refused when the config loads, not when training reaches the weights
+_WEIGHTS = (
+    lambda v: isinstance(v, str) and (not remote.is_url(v) or v.split("://", 1)[0].lower() in remote.ALLOWED_SCHEMES),
+    "a path, an https:// or a detectron2:// URL",
+)
 
 RANGE_RULES: list[Rule] = [
     (key, *rule)
@@ -111,6 +117,7 @@ RANGE_RULES: list[Rule] = [
         ("UI.METRICS_PERIOD", int_at_least(1)),
         ("UI.PREVIEW_PERIOD", int_at_least(0)),
         ("UI.PREVIEW_SAMPLES", int_at_least(0)),
+        ("MODEL.WEIGHTS", _WEIGHTS),
     ]
 ]
 
@@ -120,12 +127,14 @@ def type_name(v: Any) -> str:
 
 
 def check_types(values: dict[str, Any], defaults: dict[str, Any]) -> None:
-    """Every value keeps the type of its default (int may widen to float; list and tuple mix).
+    """Every value keeps the type of its default (int may widen to float; list and tuple mix); ints fit 64 bits.
 
     Args:
         values, defaults: flat ``{dotted key: value}`` of the config and of ``get_cfg()``.
     """
     for key, value in values.items():
+        if any(_is_int(v) and not -(2**63) <= v < 2**63 for v in (value if isinstance(value, (list, tuple)) else [value])):
+            raise ConfigError(f"config key {key}: an integer that does not fit in 64 bits")
         ref = defaults.get(key)
         if key not in defaults or ref is None or value is None:
             continue

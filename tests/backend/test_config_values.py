@@ -30,6 +30,9 @@ DEMO = str(builtin_config("demo_cpu"))
         ("INPUT.CSI.MEDIAN_KERNEL", "[0, 3]"),
         ("SOLVER.STEPS", "(-1,)"),
         ("DATALOADER.NUM_WORKERS", "-1"),
+        ("SOLVER.MAX_ITER", "9" * 400),  # was accepted: a run that never ends, int64 overflow in torch
+        ("SOLVER.STEPS", f"({2**64},)"),
+        ("MODEL.WEIGHTS", "ftp://example.invalid/w.pkl"),  # was refused only when training reached it
     ],
 )
 def test_out_of_range_overrides_are_refused_naming_the_key(key: str, value: str) -> None:
