@@ -35,6 +35,10 @@ class ProjectError(UserFacingError):
     """A project file is missing, unreadable or not a project."""
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: what save() never writes
+
+
 @dataclass
 class Project:
     """Project settings; ``root`` is the project folder (absolute)."""
@@ -77,7 +81,7 @@ class Project:
             size = file.stat().st_size
             if size > MAX_PROJECT_BYTES:
                 raise ProjectError(f"{file}: {size} bytes, more than the {MAX_PROJECT_BYTES} a project file may have")
-            data = json.loads(file.read_text(encoding="utf-8"))
+            data = json.loads(file.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
         except RecursionError:
             raise ProjectError(f"cannot read project file {file}: JSON nested too deeply") from None
         except UnicodeDecodeError as exc:
@@ -91,7 +95,10 @@ class Project:
         datasets = data.get("datasets", [])
         if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
             raise ProjectError(f"{file}: 'datasets' must be a list of paths")
-        fields = {k: data[k] for k in ("name", "config", "output_dir") if isinstance(data.get(k), str)}
+        for key in ("name", "config", "output_dir"):
+            if key in data and not isinstance(data[key], str):
+                raise ProjectError(f"{file}: {key!r} must be a string, not {type(data[key]).__name__}")
+        fields = {k: data[k] for k in ("name", "config", "output_dir") if k in data}
         return cls(root=file.parent, datasets=list(datasets), **fields)
 
     @classmethod

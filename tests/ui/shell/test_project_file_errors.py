@@ -18,8 +18,11 @@ NESTED = '{"format": ' + "[" * 100_000 + "]" * 100_000 + "}"
         ('{"format": ' + "1" * 5000 + "}", "cannot read project file"),
         ("\ufeff\x00\x89PNG", "cannot read project file"),
         ("[]", "not a"),
+        ('{"format": "wifi-densepose-studio-project/1", "name": NaN}', "NaN is not JSON"),
+        ('{"format": "wifi-densepose-studio-project/1", "output_dir": {}}', "'output_dir' must be a string"),
+        ('{"format": "wifi-densepose-studio-project/1", "config": 7}', "'config' must be a string"),
     ],
-    ids=["deeply nested", "5000-digit int", "binary", "a list"],
+    ids=["deeply nested", "5000-digit int", "binary", "a list", "NaN", "output_dir a dict", "config an int"],
 )
 def test_hostile_project_files_are_one_project_error(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / PROJECT_FILE).write_text(text, encoding="utf-8")
