@@ -47,14 +47,22 @@ def summary_lines() -> list[str]:
     tally: dict[str, int] = {}
     for outcome, *_ in RESULTS.values():
         tally[outcome] = tally.get(outcome, 0) + 1
-    worst = max(RESULTS, key=lambda k: RESULTS[k][2])
-    return [
-        f"fault corpus: {len(RESULTS)} inputs tried; clear errors {tally.get('clear', 0)}, "
-        f"problem lists {tally.get('problems', 0)}, still valid (mutations) {tally.get('accepted', 0)}, "
-        f"tracebacks {tally.get('traceback', 0)}, unclear {tally.get('unclear', 0)}",
-        f"fault corpus: worst input {worst}: peak RSS {RESULTS[worst][1] / 2**20:.0f} MiB, "
-        f"{RESULTS[worst][2] / 2**20:.0f} MiB above the RSS before it",
+    sub = [k for k in RESULTS if k.endswith(" (subprocess)")]
+    inproc = [k for k in RESULTS if k not in sub]
+    lines = [
+        f"fault corpus: {len(inproc)} inputs tried in-process, {len(sub)} of them again as subprocesses; "
+        f"clear errors {tally.get('clear', 0)}, problem lists {tally.get('problems', 0)}, "
+        f"still valid (mutations) {tally.get('accepted', 0)}, tracebacks {tally.get('traceback', 0)}, "
+        f"unclear {tally.get('unclear', 0)}",
     ]
+    if inproc:
+        w = max(inproc, key=lambda k: RESULTS[k][2])
+        lines.append(f"fault corpus: worst in-process input {w}: {RESULTS[w][2] / 2**20:.0f} MiB above the RSS before it "
+                     f"(peak {RESULTS[w][1] / 2**20:.0f} MiB)")
+    if sub:
+        w = max(sub, key=lambda k: RESULTS[k][1])
+        lines.append(f"fault corpus: worst subprocess {w}: peak RSS {RESULTS[w][1] / 2**20:.0f} MiB (whole process)")
+    return lines
 
 
 @dataclass
@@ -64,7 +72,7 @@ class Case:
     id: str
     kind: str
     make: Callable[[Path], list[str]]
-    may_pass: bool = False  # a mutation of a valid file that can still be valid
+    may_pass: bool = False  # may still be valid (a mutation of a valid file, an odd but usable value)
 
 
 def _file(name: str, data: bytes | str | Callable[[], bytes], argv: Callable[[str], list[str]]) -> Callable[[Path], list[str]]:
@@ -253,14 +261,28 @@ def _dataset_cases(valid: dict) -> list[Case]:
         "iscrowd-str": with_(ann("iscrowd", "yes")),
         "area-list": with_(ann("area", [1])),
     }
-    cases = [Case(f"dataset-{k}", "dataset", _file("d.json", v, argv)) for k, v in texts.items()]
+    def with_files(make: Callable[[Path], list[str]]) -> Callable[[Path], list[str]]:
+        def mk(folder: Path) -> list[str]:  # the files the valid dataset names exist (checked, not decoded)
+            for rel in ("images/a.png", "csi/a.npz"):
+                (folder / rel).parent.mkdir(exist_ok=True)
+                (folder / rel).write_bytes(b"")
+            return make(folder)
+
+        return mk
+
+    # odd but usable: a path outside the dataset folder that exists (datasets may live behind
+    # symlinks), a frame with CSI and no image, an annotation id that is a string (ids only key them)
+    usable = {"file-name-abs", "file-name-traversal", "no-file-name", "ann-id-str"}
+    cases = [Case(f"dataset-{k}", "dataset", with_files(_file("d.json", v, argv)), may_pass=k in usable)
+             for k, v in texts.items()]
 
     def folder_as_json(folder: Path) -> list[str]:
         (folder / "d.json").mkdir()
         return argv(str(folder / "d.json"))
 
     cases.append(Case("dataset-is-a-folder", "dataset", folder_as_json))
-    cases += _mutations("dataset", "m.json", json.dumps(valid).encode(), argv, 4, 10, seed=2)
+    cases += [Case(c.id, c.kind, with_files(c.make), c.may_pass)
+              for c in _mutations("dataset", "m.json", json.dumps(valid).encode(), argv, 4, 10, seed=2)]
     return cases
 
 
@@ -427,8 +449,8 @@ def _project_cases() -> list[Case]:
     return [Case(f"project-{k}", "project", make(v)) for k, v in texts.items()]
 
 
-#: A small valid COCO-DensePose(+CSI) dataset, the seed of the dataset cases (its files do not exist,
-#: so even an unmutated copy is a problem list).
+#: A small valid COCO-DensePose(+CSI) dataset, the seed of the dataset cases (each case writes the
+#: empty files it names: ``validate-dataset --no-decode`` checks that they exist).
 VALID_DATASET = {
     "images": [{"id": 1, "file_name": "images/a.png", "height": 48, "width": 64, "csi_file": "csi/a.npz"}],
     "annotations": [{

@@ -6,15 +6,17 @@ file is one single-line :class:`ProjectError`, no input file changes, no code in
 and no traceback escapes. A mutation of a valid file may still be valid (exit 0). The peak
 resident memory of each case is measured (VmHWM, reset before the case); pytest's summary
 ends with the counts (tests/faults/conftest.py). A handful of the largest-declared inputs also run as real
-subprocesses, whose peak RSS is measured with ``os.wait4``.
+subprocesses, whose peak RSS is polled from ``/proc``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import subprocess
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -53,6 +55,24 @@ def _reset_peak() -> int:
     return _status_bytes("VmRSS")
 
 
+def _poll_peak(proc: subprocess.Popen, timeout_s: float = 240) -> int:
+    """The child's peak RSS: its VmHWM, read every 10 ms until it ends (ru_maxrss would count the
+    pytest process it was forked from). A peak in its last 10 ms could be missed."""
+    peak, deadline = 0, time.monotonic() + timeout_s
+    while proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+        time.sleep(0.01)
+    return peak
+
+
 def _snapshot(folder: Path) -> dict[str, str]:
     out = {}
     for p in sorted(folder.rglob("*")):
@@ -67,8 +87,18 @@ def counts() -> dict[str, tuple[str, int, int]]:
     return RESULTS
 
 
+def _drop_stale_log_handlers() -> None:
+    """Remove log handlers left on the closed stderr of an earlier in-process run (a test artefact:
+    each ``main.py`` process has one stderr), so their '--- Logging error ---' is not taken for ours."""
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in list(getattr(logger, "handlers", [])):
+            if getattr(getattr(handler, "stream", None), "closed", False):
+                logger.removeHandler(handler)
+
+
 def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
     """(outcome, detail): clear | problems | accepted | traceback | unclear."""
+    _drop_stale_log_handlers()
     try:
         code = main(argv)
     except SystemExit as exc:  # argparse
@@ -135,9 +165,8 @@ def test_a_malformed_input_in_a_real_process(case_id: str, tmp_path: Path, count
     with open(log / "stderr", "wb") as err_file, open(log / "stdout", "wb") as out_file:
         proc = subprocess.Popen([sys.executable, str(REPO / "main.py"), *argv], cwd=tmp_path, stdout=out_file,
                                 stderr=err_file, env={**os.environ, "OMP_NUM_THREADS": "1"})
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS (ru_maxrss, KiB)
-    proc.returncode = code = os.waitstatus_to_exitcode(status)
-    peak = usage.ru_maxrss * 1024
+        peak = _poll_peak(proc)
+    code = proc.returncode
     text = (log / "stderr").read_text("utf-8", "replace")
     errors = [line for line in text.splitlines() if line.startswith("error:")]
     problems = argv[0] == "validate-dataset" and code == 1 and not errors and (log / "stdout").stat().st_size > 0
