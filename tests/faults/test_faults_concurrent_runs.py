@@ -53,8 +53,16 @@ def test_a_second_train_on_one_output_dir_is_refused_and_a_killed_runs_lock_is_t
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(30)
-    code = main(["train", "--config-file", DEMO, "--resume", *tiny_opts(demo_dataset_dir, out, 2)])
+    old_umask = os.umask(0o022)
+    try:
+        code = main(["train", "--config-file", DEMO, "--resume", *tiny_opts(demo_dataset_dir, out, 2)])
+    finally:
+        os.umask(old_umask)
     captured = capsys.readouterr()
+    # every file of the run follows the umask (0644 under 022: no 0600 files a group cannot read)
+    modes = {str(p.relative_to(out)): p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_file()}
+    assert any(name.endswith(".pth") for name in modes) and "config.yaml" in modes, modes
+    assert all(mode & 0o044 == 0o044 for mode in modes.values()), modes
     assert code == 0, captured.err
     assert f"note: took over the lock of {out} left by a run that is no longer running (" in captured.err
     assert f"@{socket.gethostname()} pid {first.pid} since" in captured.err
