@@ -93,8 +93,12 @@ def load_checkpoint_file(path: str) -> dict[str, Any]:
             data = torch.load(path, map_location=torch.device("cpu"), weights_only=True)
     except Exception as exc:  # zipfile/pickle/EOF/RuntimeError: all mean "not a usable checkpoint"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "load key" in reason or not reason.isprintable():  # pickle quotes the file's bytes: never echo them
+        if reason.startswith("Weights only load failed"):  # torch's advice is to turn the safety off
+            reason = "it holds objects other than tensors and numbers, which are never loaded (they could run code)"
+        elif "load key" in reason or not reason.isprintable():  # pickle quotes the file's bytes: never echo them
             reason = f"not a checkpoint file ({type(exc).__name__})"
+        elif isinstance(exc, (EOFError, IndexError)) or reason == type(exc).__name__:
+            reason = f"truncated or not a checkpoint file ({type(exc).__name__})"
         reason = reason[:200]
         raise CheckpointError(f"cannot read checkpoint {path}: {reason}") from None
     if not isinstance(data, dict):

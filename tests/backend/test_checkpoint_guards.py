@@ -109,3 +109,17 @@ def test_weights_urls_come_from_the_cache_by_full_url_and_plain_http_is_refused(
     assert torch.equal(other.a.weight, net.a.weight)
     with pytest.raises(DownloadError, match="only https"):
         AtomicCheckpointer(Net()).load("http://127.0.0.1:9/zoo/model_final.pth")
+
+
+class _Opaque:
+    pass
+
+
+def test_a_pth_with_other_objects_or_no_data_says_why_in_plain_words(tmp_path: Path) -> None:
+    torch.save({"model": {}, "extra": _Opaque()}, tmp_path / "objects.pth")
+    with pytest.raises(CheckpointError, match="objects other than tensors and numbers") as info:
+        read_checkpoint(str(tmp_path / "objects.pth"))
+    assert "weights_only" not in str(info.value) and "\n" not in str(info.value)  # not torch's advice to turn it off
+    (tmp_path / "empty.pth").write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"truncated or not a checkpoint file \(EOFError\)"):
+        read_checkpoint(str(tmp_path / "empty.pth"))
