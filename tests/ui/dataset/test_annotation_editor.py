@@ -22,6 +22,10 @@ def editor(qtbot, demo_copy: Path):
     ed.show_image(session.doc.images[0]["id"], session.source)
     ed.show()
     qtbot.waitExposed(ed)
+    # shortcuts fire only in the active window: offscreen every shown window is active, on a
+    # real X server the test must activate it as a user's click would
+    ed.activateWindow()
+    qtbot.waitUntil(ed.isActiveWindow, timeout=5000)
     ed.canvas.fit()
     yield ed
     ed.autosave_timer.stop()
