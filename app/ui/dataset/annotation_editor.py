@@ -268,6 +268,10 @@ class AnnotationEditor(QWidget):
             self.panel.uv_chart.set_context(np.array([(o.u, o.v) for o in dp if o.i == q.i]))
             self.panel.dp_info.setText(f"point {j + 1}/{len(dp)}: I={q.i} U={q.u:.3f} V={q.v:.3f}")
         else:
+            # no point selected (none yet, undone, another image): the chart shows no marker of
+            # a point that is not there, and the dots are this person's points of the shown part
+            self.panel.uv_chart.set_uv(None)
+            self.panel.uv_chart.set_context(np.array([(o.u, o.v) for o in dp if o.i == self.panel.uv_chart.part]))
             self.panel.dp_info.setText(f"{len(dp)} points; none selected")
 
     def _on_applied(self, op: Op) -> None:

@@ -136,3 +136,36 @@ def test_keyboard_shortcuts_step_keypoints_and_images(qtbot, editor: AnnotationE
     assert editor.image_id == doc.images[1]["id"]
     qtbot.keyClick(editor.canvas, Qt.Key.Key_A)
     assert editor.image_id == first
+
+
+def _marker_drawn(chart, uv: tuple[float, float]) -> bool:
+    """Whether the UV square shows the point marker (a disk in the part's full colour) at ``uv``."""
+    from app.widgets.uv_chart import part_qcolor
+
+    square = chart.square
+    square.repaint()
+    pixel = square.grab().toImage().pixelColor(square.point_at(*uv).toPoint())
+    want = part_qcolor(chart.part)
+    return max(abs(pixel.red() - want.red()), abs(pixel.green() - want.green()), abs(pixel.blue() - want.blue())) <= 8
+
+
+def test_uv_chart_drops_the_marker_of_an_undone_point_and_on_the_next_image(qtbot, editor: AnnotationEditor) -> None:
+    session, image_id, chart = editor.session, editor.image_id, editor.panel.uv_chart
+    editor.set_navigation([(session.source, img["id"]) for img in session.doc.images])
+    chart.combo.setCurrentIndex(6)  # part I = 7
+    square = chart.square
+    qtbot.mouseClick(square, Qt.MouseButton.LeftButton, pos=square.point_at(0.3, 0.6).toPoint())
+    uv = chart.uv
+    editor.set_mode("dp")
+    x0, y0, w, h = session.doc.person(image_id, 0).bbox
+    centre = editor.canvas.mapFromScene(QPointF(x0 + w / 2, y0 + h / 2))
+    qtbot.mouseClick(editor.canvas.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert editor.canvas.selected_dp == len(session.doc.person(image_id, 0).dp) - 1
+    assert _marker_drawn(chart, uv)  # the new point, selected
+
+    editor.undo()  # the point is gone, and so is its marker
+    assert not _marker_drawn(chart, uv)
+    editor.redo()
+    assert _marker_drawn(chart, uv)
+    editor.next_image()  # another image: no point of it is selected
+    assert editor.image_id != image_id and not _marker_drawn(chart, uv)
