@@ -199,6 +199,12 @@ class DatasetView(QWidget):
         if getattr(self, "_project_paths", None) and not self._project_opened:
             self._open_project_datasets()
 
+    def hideEvent(self, event) -> None:
+        # leaving the view writes pending edits at once (autosave waits 5 s): the other views
+        # read the dataset files, and Inference must show the ground truth just edited
+        self.editor.save()
+        super().hideEvent(event)
+
     def _open_project_datasets(self) -> None:
         self._project_opened = True
         missing = [p for p in self._project_paths if not p.exists()]

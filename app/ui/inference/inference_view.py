@@ -51,13 +51,50 @@ class InferenceResult:
     source: str = ""
 
 
-def run_inference(state: TaskState, cache: ModelCache, cfg: Any, weights: str, source: dict | str) -> InferenceResult:
-    """Job: predict one dataset dict or file path (image or CSI) and return the cached-view result."""
+class SampleFile:
+    """The sample list's dataset file as it is on disk now.
+
+    The list is read once per project, but the file changes (the editor saves its edits
+    there): :meth:`current` re-reads it when its size or mtime changed and returns the
+    record of the same image, so a sample's ground truth is never an old version. Used by
+    one inference job at a time (the view's runner runs one), so it needs no lock.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._records: dict[tuple, dict] = {}
+
+    def current(self, cfg: Any, record: dict) -> dict:
+        """``record`` as the config's sample dataset file holds it now (``record`` itself when the
+        image is no longer there or the sample came from another dataset)."""
+        from app.backend.annotations.journal import file_identity
+        from app.backend.data import load_coco_densepose_json
+
+        name, json_file = sample_dataset(cfg)
+        if not json_file or not os.path.isfile(json_file):
+            return record
+        identity = file_identity(json_file)
+        key = (json_file, identity["size"], identity["mtime_ns"])
+        if key != self._key:
+            records = load_coco_densepose_json(json_file, name, check_files=False)
+            self._records = {(r["image_id"], r.get("file_name")): r for r in records}
+            self._key = key
+        return self._records.get((record.get("image_id"), record.get("file_name")), record)
+
+
+def run_inference(state: TaskState, cache: ModelCache, cfg: Any, weights: str, source: dict | str,
+                  samples: SampleFile | None = None) -> InferenceResult:
+    """Job: predict one dataset dict or file path (image or CSI) and return the cached-view result.
+
+    A dataset dict is first brought up to date from its file by ``samples`` (when given).
+    """
     from app.backend.errors import UserFacingError
     from app.backend.vis import ground_truth_frame
 
     if weights and not os.path.isfile(weights):
         raise UserFacingError(f"checkpoint not found: {weights}")
+    if isinstance(source, dict) and samples is not None:
+        source = samples.current(cfg, source)
     predictor = cache.get(cfg, weights)
     state.raise_if_cancelled()  # the view closed while the model loaded
     gt = None
@@ -105,6 +142,7 @@ class InferenceView(QWidget):
         super().__init__(parent)
         self._config_provider: Any = None
         self._cache = ModelCache()
+        self._sample_file = SampleFile()
         self.job = JobRunner(self, name="inference")  # one run at a time: Run is refused while one runs
         self.job.result.connect(self.on_result)
         self.job.failed.connect(self.on_failed)
@@ -210,7 +248,7 @@ class InferenceView(QWidget):
         weights = self.ckpt_edit.text().strip() or latest_checkpoint(cfg.OUTPUT_DIR)
         self.status.setText(f"Running {Path(weights).name if weights else 'untrained model'}…")
         self.run_button.setEnabled(False)
-        return self.job.start(run_inference, self._cache, cfg, weights, self._source)
+        return self.job.start(run_inference, self._cache, cfg, weights, self._source, self._sample_file)
 
     @Slot(object)
     def on_result(self, result: InferenceResult) -> None:
@@ -307,15 +345,24 @@ class InferenceView(QWidget):
         dialog.show()
 
 
-def dataset_samples(cfg: Any, limit: int = 200) -> list[dict]:
-    """Up to ``limit`` dataset dicts of the config's first test dataset (else its first train dataset)."""
-    from detectron2.data import DatasetCatalog
+def sample_dataset(cfg: Any) -> tuple[str | None, str | None]:
+    """(name, JSON file) of the dataset the samples come from: the config's first test dataset,
+    else its first train dataset; (None, None) when it names none (registers the datasets)."""
+    from detectron2.data import MetadataCatalog
 
     from app.backend.data import register_datasets
 
     register_datasets(cfg)
     names = list(cfg.DATASETS.TEST) or list(cfg.DATASETS.TRAIN)
     if not names:
-        return []
-    return list(DatasetCatalog.get(names[0]))[:limit]
+        return None, None
+    return names[0], MetadataCatalog.get(names[0]).get("dataset_json")
+
+
+def dataset_samples(cfg: Any, limit: int = 200) -> list[dict]:
+    """Up to ``limit`` dataset dicts of the dataset :func:`sample_dataset` names."""
+    from detectron2.data import DatasetCatalog
+
+    name, _ = sample_dataset(cfg)
+    return [] if name is None else list(DatasetCatalog.get(name))[:limit]
 
