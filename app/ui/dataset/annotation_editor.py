@@ -12,6 +12,11 @@ A or PgUp previous image, Del delete the selected DensePose point (Shift+Del the
 Ctrl+D duplicate the person, Y / X accept / reject the selected proposal, F fit,
 Ctrl+Shift+S save now, Ctrl+Z / Ctrl+Shift+Z undo / redo (the main window's Edit menu
 when the editor is embedded in it).
+
+The line under the toolbar names the open image, its place in the browsed list ("3 of 22") and
+whether every edit is saved; the toolbar's "Points follow box" toggle (on by default) says
+whether a box edit moves the person's DensePose points with the box or leaves them where they
+are on the image.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QStyle, QVBoxLayout, QWidget
 
 from app.backend.annotations import AnnotationSession, DensePosePoint, Person, insert_op, remove_op, replace_op
 from app.backend.annotations.ops import Op, OpConflictError
@@ -31,6 +36,7 @@ from app.backend.errors import UserFacingError
 from app.backend.structures.body import KEYPOINT_NAMES, NUM_KEYPOINTS
 from app.ui.dataset.annotation_commands import EditCommand
 from app.ui.dataset.annotation_panel import AnnotationPanel
+from app.ui.dataset.annotation_toolbar import EditorToolbar
 from app.widgets.annotation_canvas import AnnotationCanvas, CanvasPerson
 
 
@@ -66,7 +72,10 @@ class AnnotationEditor(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("QLabel { background: #fff3cd; color: #533f03; padding: 4px; }")
         self.banner.hide()
-        self.toolbar = QToolBar(self)
+        self.toolbar = EditorToolbar(self)
+        self.image_line = QLabel("No image open: double-click one in Browse", self)
+        self.image_line.setTextFormat(Qt.TextFormat.RichText)
+        self.image_line.setContentsMargins(6, 0, 6, 0)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.canvas)
         split.addWidget(self.panel)
@@ -74,6 +83,7 @@ class AnnotationEditor(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.toolbar)
+        lay.addWidget(self.image_line)
         lay.addWidget(self.banner)
         lay.addWidget(split, 1)
 
@@ -85,6 +95,7 @@ class AnnotationEditor(QWidget):
         self.navigation: list[tuple[Path, object]] = []
         self.proposals: dict[tuple[Path, object], list[Person]] = {}
         self.proposal_index = 0
+        self._position = ""  # "3 of 22" of the shown image
         self._build_actions()
         self._connect()
         self.autosave_timer = QTimer(self)
@@ -93,29 +104,23 @@ class AnnotationEditor(QWidget):
         self.autosave_timer.start()
 
     # -- setup --------------------------------------------------------------------------
-    def _action(self, text: str, keys, slot, toolbar: bool = True) -> QAction:
-        act = QAction(text, self)
-        seqs = [QKeySequence(k) for k in (keys if isinstance(keys, (list, tuple)) else [keys])]
-        act.setShortcuts(seqs)
-        act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        act.triggered.connect(slot)
-        self.addAction(act)
-        if toolbar:
-            self.toolbar.addAction(act)
-        return act
+    def _action(self, text: str, keys, slot, toolbar: bool = True, icon=None, tip: str = "") -> QAction:
+        return self.toolbar.add(text, keys, slot, icon=icon, tip=tip, button=toolbar)
 
     def _build_actions(self) -> None:
-        for text, key, mode in (
-            ("Edit", "E", "edit"),
-            ("Box", "B", "box"),
-            ("Keypoints", "K", "keypoint"),
-            ("DensePose", "P", "dp"),
+        sp = QStyle.StandardPixmap
+        for text, key, mode, tip in (
+            ("Edit", "E", "edit", "select and drag keypoints, DensePose points and boxes"),
+            ("Box", "B", "box", "drag out a box: a new person"),
+            ("Keypoints", "K", "keypoint", "click to place the current keypoint of the selected person"),
+            ("DensePose", "P", "dp", "click inside the selected person's box to add a DensePose point"),
         ):
-            act = self._action(text, key, lambda _=False, m=mode: self.set_mode(m))
+            act = self._action(text, key, lambda _=False, m=mode: self.set_mode(m), tip=tip)
             act.setCheckable(True)
             act.setData(mode)
-        self._action("Prev image", ["A", "PgUp"], self.prev_image)
-        self._action("Next image", ["D", "PgDown"], self.next_image)
+        self.toolbar.addSeparator()
+        self._action("Prev image", ["A", "PgUp"], self.prev_image, icon=sp.SP_MediaSkipBackward)
+        self._action("Next image", ["D", "PgDown"], self.next_image, icon=sp.SP_MediaSkipForward)
         self._action("Prev keypoint", "[", lambda: self.step_keypoint(-1), toolbar=False)
         self._action("Next keypoint", "]", lambda: self.step_keypoint(1), toolbar=False)
         for v in (0, 1, 2):
@@ -126,10 +131,14 @@ class AnnotationEditor(QWidget):
         self._action("Accept proposal", "Y", self.accept_proposal, toolbar=False)
         self._action("Reject proposal", "X", self.reject_proposal, toolbar=False)
         self._action("Accept pseudo labels", "Shift+Y", self.accept_pseudo_labels, toolbar=False)
-        self._action("Fit", "F", self.canvas.fit)
-        self._action("Save", "Ctrl+Shift+S", self.save)
-        self.undo_action = self._action("Undo", QKeySequence.StandardKey.Undo, self.undo)
-        self.redo_action = self._action("Redo", QKeySequence.StandardKey.Redo, self.redo)
+        self.toolbar.addSeparator()
+        self._action("Fit", "F", self.canvas.fit, icon=sp.SP_TitleBarMaxButton, tip="fit the image to the view")
+        self._action("Save", "Ctrl+Shift+S", self.save, icon=sp.SP_DialogSaveButton,
+                     tip="save now (edits are journaled at once and saved 5 s after the first unsaved one)")
+        self.undo_action = self._action("Undo", QKeySequence.StandardKey.Undo, self.undo, icon=sp.SP_ArrowBack)
+        self.redo_action = self._action("Redo", QKeySequence.StandardKey.Redo, self.redo, icon=sp.SP_ArrowForward)
+        self.toolbar.finish()
+        self.toolbar.follow_box.toggled.connect(self._on_follow_box)
 
     def _connect(self) -> None:
         c, p = self.canvas, self.panel
@@ -151,6 +160,7 @@ class AnnotationEditor(QWidget):
         p.delete_dp.clicked.connect(self.delete_dp_point)
         p.uv_chart.partChanged.connect(self._on_chart_part)
         p.uv_chart.uvChanged.connect(self._on_chart_uv)
+        p.uv_chart.pointPicked.connect(self._on_chart_point)
         p.run_model.clicked.connect(self.proposeRequested)
         p.accept.clicked.connect(self.accept_proposal)
         p.accept_all.clicked.connect(self.accept_all_proposals)
@@ -188,6 +198,8 @@ class AnnotationEditor(QWidget):
         """Order of (session source path, image id) for next/previous image."""
         resolved: dict = {}
         self.navigation = [(resolved.get(p) or resolved.setdefault(p, Path(p).resolve()), i) for p, i in items]
+        self._position = self._position_text()
+        self._show_image_line()
 
     def show_image(self, image_id, source: Path | None = None) -> None:
         """Show one image of the session ``source`` (default: the current session)."""
@@ -207,6 +219,7 @@ class AnnotationEditor(QWidget):
         self.canvas.set_image(rgb)
         self.canvas.set_selection(0 if self.session.doc.anns(image_id) else -1, 0, -1)
         self.proposal_index = 0
+        self._position = self._position_text()
         self.refresh()
         self.imageShown.emit(image_id)
 
@@ -256,7 +269,37 @@ class AnnotationEditor(QWidget):
         person = people[self.canvas.selected_person] if 0 <= self.canvas.selected_person < len(people) else None
         self.panel.show_keypoints(None if person is None else person.keypoints, self.canvas.current_keypoint)
         self._refresh_dp_panel(person)
-        self.panel.proposal_info.setText(f"{len(props)} proposals" if props else "none")
+        self.panel.set_proposal_count(len(props))
+        self._show_image_line()
+
+    def _position_text(self) -> str:
+        """``"3 of 22"``: the shown image's place in the browsed (filtered) list, else in its file."""
+        if self.session is None or self.image_id is None:
+            return ""
+        here = (self.session.source.resolve(), self.image_id)
+        if here in self.navigation:
+            return f"{self.navigation.index(here) + 1} of {len(self.navigation)}"
+        ids = [img["id"] for img in self.session.doc.images]
+        n = ids.index(self.image_id) + 1 if self.image_id in ids else 0
+        return f"{n} of {len(ids)} in {self.session.source.name}"
+
+    def _show_image_line(self) -> None:
+        """The line under the toolbar: which image is open, where in the list, saved or not."""
+        label = self.image_line
+        if self.session is None or self.image_id is None:
+            label.setText("No image open: double-click one in Browse")
+            label.setToolTip("")
+            return
+        img = self.session.doc.image(self.image_id)
+        name = Path(str(img.get("file_name") or img.get("csi_file") or self.image_id)).name
+        if self.session.dirty:
+            state = "<span style='color:#b35900'>● unsaved edits</span>"
+        else:
+            state = "<span style='color:#2e7d32'>✓ saved</span>"
+        label.setText(f"<b>{name}</b> · {self._position} · {state}")
+        target = self.session.save_path
+        label.setToolTip(f"{img.get('file_name')} (image id {self.image_id}) in {self.session.source}\n"
+                         f"edits are journaled at once and written to {target.name} 5 s after the first unsaved one")
 
     def _refresh_dp_panel(self, person: Person | None) -> None:
         j = self.canvas.selected_dp
@@ -324,9 +367,28 @@ class AnnotationEditor(QWidget):
 
     def _on_box_edited(self, n: int, x: float, y: float, w: float, h: float) -> None:
         person = self._person(n)
-        if person is not None:
-            person.set_bbox(x, y, w, h)
+        if person is None:
+            return
+        if self.toolbar.follow_box.isChecked() or not person.dp:
+            person.set_bbox(x, y, w, h)  # box-relative points move and stretch with the box
             self._replace(n, person, "edit box")
+            return
+        where = [person.dp_to_abs(q) for q in person.dp]
+        person.set_bbox(x, y, w, h)
+        x0, y0, bw, bh = person.bbox
+        outside = 0
+        for q, (ax, ay) in zip(person.dp, where):
+            outside += not (x0 <= ax <= x0 + bw and y0 <= ay <= y0 + bh)
+            q.x, q.y = person.abs_to_dp(ax, ay)  # clamped to the box: an outside point goes to its edge
+        self._replace(n, person, "edit box (points kept)")
+        if outside:
+            self.message.emit(f"{outside} DensePose point{'s' if outside > 1 else ''} outside the new box "
+                              "moved to its edge (Ctrl+Z undoes)")
+
+    def _on_follow_box(self, on: bool) -> None:
+        self.canvas.points_follow_box = on
+        self.message.emit("box edits move the DensePose points with the box" if on
+                          else "box edits keep the DensePose points where they are on the image")
 
     def _on_box_drawn(self, x: float, y: float, w: float, h: float) -> None:
         if self.session is None:
@@ -359,6 +421,7 @@ class AnnotationEditor(QWidget):
 
     def _on_dp_selected(self, n: int, j: int) -> None:
         self.canvas.selected_dp = j
+        self.panel.show_tab("densepose")
         self._refresh_dp_panel(self._person(n))
 
     def _on_person_selected(self, n: int) -> None:
@@ -388,12 +451,17 @@ class AnnotationEditor(QWidget):
     def _on_chart_uv(self, u: float, v: float) -> None:
         self._edit_selected_dp("set DensePose U/V", u=float(u), v=float(v))
 
+    def _on_chart_point(self, part: int, u: float, v: float) -> None:
+        self._edit_selected_dp("set DensePose part and U/V", i=int(part), u=float(u), v=float(v))
+
     # -- commands (actions and buttons) -------------------------------------------------
     def set_mode(self, mode: str) -> None:
         self.canvas.set_mode(mode)
         for act in self.toolbar.actions():
-            if act.isCheckable():
+            if act.isCheckable() and act.data() is not None:
                 act.setChecked(act.data() == mode)
+        if mode in ("keypoint", "dp"):
+            self.panel.show_tab("keypoints" if mode == "keypoint" else "densepose")
 
     def step_keypoint(self, step: int) -> None:
         self.canvas.set_selection(self.canvas.selected_person, (self.canvas.current_keypoint + step) % NUM_KEYPOINTS)
@@ -514,6 +582,7 @@ class AnnotationEditor(QWidget):
                     continue
                 note = "" if session.writable else f" ({session.source.name} failed validation and was not overwritten)"
                 self.message.emit(f"saved {path}{note}")
+        self._show_image_line()
 
     def autosave_tick(self) -> None:
         for session in self.sessions.values():
@@ -522,6 +591,7 @@ class AnnotationEditor(QWidget):
                     self.message.emit(f"autosaved {session.save_path.name}")
             except UserFacingError as exc:
                 self.show_banner(str(exc))
+        self._show_image_line()
 
     def close_sessions(self) -> None:
         """Save pending edits and release every session (call from the window's closeEvent)."""
