@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +39,9 @@ from app.widgets.job_runner import JobRunner, TaskState
 from app.widgets.overlay_controls import OverlayControls
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+GT_EMPTY = "The ground truth of a dataset sample appears here when you Run it."
+GT_NONE = "A file has no ground truth: pick a dataset sample to compare with one."
+PRED_EMPTY = "Press Run to see what the checkpoint predicts for the chosen sample or file."
 
 
 @dataclass
@@ -152,24 +156,31 @@ class InferenceView(QWidget):
         self.result: InferenceResult | None = None
         self.error_dialogs: list[ErrorDialog] = []
 
+        icon, sp = self.style().standardIcon, QStyle.StandardPixmap
         self.sample_combo = QComboBox(self)
-        self.sample_combo.setMinimumWidth(220)
+        self.sample_combo.setMinimumWidth(180)
+        self.sample_combo.setToolTip("a sample of the config's test dataset (its ground truth is shown beside)")
         self.sample_combo.currentIndexChanged.connect(self._on_sample_chosen)
-        self.image_button = QPushButton("Image / CSI file…", self)
+        self.image_button = QPushButton(icon(sp.SP_DialogOpenButton), "Image / CSI file…", self)
+        self.image_button.setToolTip("predict an image or a CSI capture from a file instead of a sample")
         self.image_button.clicked.connect(self._choose_file)
         self.ckpt_edit = QLineEdit(self)
-        self.ckpt_edit.setPlaceholderText("checkpoint (.pth); empty = latest of the project's output")
-        self.ckpt_button = QPushButton("…", self)
+        self.ckpt_edit.setPlaceholderText("empty: the latest of the project's output")
+        self.ckpt_edit.setToolTip("the checkpoint (.pth, or a model-zoo .pkl) to predict with")
+        self.ckpt_button = QPushButton(icon(sp.SP_DirOpenIcon), "Browse…", self)
+        self.ckpt_button.setToolTip("choose a checkpoint file")
         self.ckpt_button.clicked.connect(self._choose_checkpoint)
-        self.run_button = QPushButton("Run", self)
+        self.run_button = QPushButton(icon(sp.SP_MediaPlay), "Run", self)
+        self.run_button.setToolTip("predict the chosen sample or file (off the UI thread)")
         self.run_button.clicked.connect(self.run)
-        self.export_button = QPushButton("Export PNG…", self)
+        self.export_button = QPushButton(icon(sp.SP_DialogSaveButton), "Export PNG…", self)
+        self.export_button.setToolTip("save ground truth and prediction side by side as a PNG")
         self.export_button.clicked.connect(self._export_dialog)
         self.controls = OverlayControls(self)
         self.controls.optionsChanged.connect(self.rerender)
         self.status = QLabel("Pick a sample or a file and a checkpoint, then Run.", self)
-        self.gt_view = ImageView(self, placeholder="Ground truth (dataset samples)")
-        self.pred_view = ImageView(self, placeholder="Prediction")
+        self.gt_view = ImageView(self, placeholder=GT_EMPTY)
+        self.pred_view = ImageView(self, placeholder=PRED_EMPTY)
         self.table = InstanceTable(self)
 
         row1 = QHBoxLayout()
@@ -295,6 +306,7 @@ class InferenceView(QWidget):
         if self.result.ground_truth is not None:
             self.gt_view.set_image(render_overlay(self.result.background, self.result.ground_truth, opts))
         else:
+            self.gt_view.placeholder = GT_NONE
             self.gt_view.set_image(None)
 
     def composed_image(self) -> np.ndarray | None:

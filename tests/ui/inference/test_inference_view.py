@@ -86,11 +86,12 @@ def test_missing_checkpoint_reports_error(qtbot, qapp_settings, demo_project: Pr
 
 def test_real_intel5300_capture_runs_through_the_view(qtbot, qapp_settings, demo_project: Project,
                                                       checkpoint: str, intel_dat: Path) -> None:
-    from app.ui.inference.inference_view import InferenceView
+    from app.ui.inference.inference_view import GT_EMPTY, GT_NONE, PRED_EMPTY, InferenceView
 
     cfg = load_config(demo_project.config_path)
     view = InferenceView()
     qtbot.addWidget(view)
+    assert (view.gt_view.placeholder, view.pred_view.placeholder) == (GT_EMPTY, PRED_EMPTY)  # sentences, not plots
     view.set_config_provider(lambda: cfg)
     view.set_source(str(intel_dat))
     view.set_checkpoint(checkpoint)
@@ -98,6 +99,7 @@ def test_real_intel5300_capture_runs_through_the_view(qtbot, qapp_settings, demo
         assert view.run()
     result = view.result
     assert result.ground_truth is None and not view.gt_view.has_image()
+    assert view.gt_view.placeholder == GT_NONE  # says why there is no ground truth
     assert result.mtn_image is not None  # no RGB frame: the overlay is drawn on the MTN output
     assert result.background.shape[:2] == tuple(cfg.MODEL.MTN.OUTPUT_SIZE)
     assert view.pred_view.has_image()
