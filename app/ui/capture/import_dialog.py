@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.backend.data.csi import CSI_FILE_EXTENSIONS
 from app.ui.capture.capture_job_dialog import CaptureJobDialog
 
-CSI_FILTER = "CSI logs (*.dat *.mat *.npz *.npy);;All files (*)"
+CSI_FILTER = f"CSI logs ({' '.join('*' + e for e in CSI_FILE_EXTENSIONS)});;All files (*)"
 VIDEO_FILTER = "Videos (*.avi *.mp4 *.mkv *.mov);;All files (*)"
 
 

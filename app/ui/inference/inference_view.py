@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.backend.checkpoint import latest_checkpoint
+from app.backend.data.csi import CSI_FILE_EXTENSIONS
 from app.backend.structures import FramePrediction
 from app.ui.common.error_dialog import ErrorDialog
 from app.ui.common.model_cache import ModelCache
@@ -334,7 +335,7 @@ class InferenceView(QWidget):
     @Slot()
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Image or CSI file", "",
-                                              "Images and CSI (*.jpg *.jpeg *.png *.dat *.mat *.npz *.npy);;All (*)")
+                                              f"Images and CSI (*.jpg *.jpeg *.png {' '.join('*' + e for e in CSI_FILE_EXTENSIONS)});;All (*)")
         if path:
             self._source = path
             self.status.setText(f"Source: {path}")

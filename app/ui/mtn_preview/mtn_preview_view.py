@@ -19,13 +19,13 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
-from app.backend.data.csi import as_params, build_model_input, num_windows, read_csi
+from app.backend.data.csi import CSI_FILE_EXTENSIONS, as_params, build_model_input, num_windows, read_csi
 from app.backend.data.csi.summary import process_recording
 from app.ui.common.model_cache import ModelCache
 from app.widgets.heatmap_view import HeatmapView, csi_image
 from app.widgets.job_runner import JobRunner, TaskState, failure_text
 
-CSI_FILTER = "CSI recordings (*.dat *.mat *.npz *.npy);;All files (*)"
+CSI_FILTER = f"CSI recordings ({' '.join('*' + e for e in CSI_FILE_EXTENSIONS)});;All files (*)"
 
 
 def load_recording(state: TaskState, path: Path, frame: Path | None) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.backend.config import builtin_config, load_config
 from app.backend.checkpoint import AtomicCheckpointer
+from app.backend.config import builtin_config, load_config
 from app.backend.errors import CheckpointError
 from app.ui.common.model_cache import ModelCache
 
