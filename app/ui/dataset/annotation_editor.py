@@ -97,6 +97,7 @@ class AnnotationEditor(QWidget):
         self.proposal_index = 0
         self._position = ""  # "3 of 22" of the shown image
         self._build_actions()
+        self.set_mode("edit")  # the mode the canvas starts in, checked on the toolbar
         self._connect()
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(autosave_tick_ms)
