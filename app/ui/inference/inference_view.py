@@ -268,7 +268,7 @@ class InferenceView(QWidget):
         self.table.set_prediction(result.prediction)
         self.rerender()
         n = len(result.prediction)
-        self.status.setText(f"{Path(result.source).name}: {n} person(s) found")
+        self.status.setText(f"{Path(result.source).name}: {n} {'person' if n == 1 else 'people'} found")
         self.resultReady.emit()
 
     @Slot(str, str)
