@@ -36,7 +36,7 @@ from app.backend.errors import UserFacingError
 from app.backend.structures.body import KEYPOINT_NAMES, NUM_KEYPOINTS
 from app.ui.dataset.annotation_commands import EditCommand
 from app.ui.dataset.annotation_panel import AnnotationPanel
-from app.ui.dataset.annotation_toolbar import EditorToolbar
+from app.ui.dataset.annotation_toolbar import EditorToolbar, ImageLine, position_text
 from app.widgets.annotation_canvas import AnnotationCanvas, CanvasPerson
 
 
@@ -73,9 +73,7 @@ class AnnotationEditor(QWidget):
         self.banner.setStyleSheet("QLabel { background: #fff3cd; color: #533f03; padding: 4px; }")
         self.banner.hide()
         self.toolbar = EditorToolbar(self)
-        self.image_line = QLabel("No image open: double-click one in Browse", self)
-        self.image_line.setTextFormat(Qt.TextFormat.RichText)
-        self.image_line.setContentsMargins(6, 0, 6, 0)
+        self.image_line = ImageLine(self)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.canvas)
         split.addWidget(self.panel)
@@ -274,33 +272,12 @@ class AnnotationEditor(QWidget):
         self._show_image_line()
 
     def _position_text(self) -> str:
-        """``"3 of 22"``: the shown image's place in the browsed (filtered) list, else in its file."""
         if self.session is None or self.image_id is None:
             return ""
-        here = (self.session.source.resolve(), self.image_id)
-        if here in self.navigation:
-            return f"{self.navigation.index(here) + 1} of {len(self.navigation)}"
-        ids = [img["id"] for img in self.session.doc.images]
-        n = ids.index(self.image_id) + 1 if self.image_id in ids else 0
-        return f"{n} of {len(ids)} in {self.session.source.name}"
+        return position_text(self.navigation, self.session.source.resolve(), self.image_id, self.session.doc.images)
 
     def _show_image_line(self) -> None:
-        """The line under the toolbar: which image is open, where in the list, saved or not."""
-        label = self.image_line
-        if self.session is None or self.image_id is None:
-            label.setText("No image open: double-click one in Browse")
-            label.setToolTip("")
-            return
-        img = self.session.doc.image(self.image_id)
-        name = Path(str(img.get("file_name") or img.get("csi_file") or self.image_id)).name
-        if self.session.dirty:
-            state = "<span style='color:#b35900'>● unsaved edits</span>"
-        else:
-            state = "<span style='color:#2e7d32'>✓ saved</span>"
-        label.setText(f"<b>{name}</b> · {self._position} · {state}")
-        target = self.session.save_path
-        label.setToolTip(f"{img.get('file_name')} (image id {self.image_id}) in {self.session.source}\n"
-                         f"edits are journaled at once and written to {target.name} 5 s after the first unsaved one")
+        self.image_line.show_state(self.session, self.image_id, self._position)
 
     def _refresh_dp_panel(self, person: Person | None) -> None:
         j = self.canvas.selected_dp

@@ -1,5 +1,6 @@
-"""The annotation editor's toolbar: its actions (icons, shortcuts named in the tooltips) and the
-"points follow box" toggle.
+"""The annotation editor's toolbar (its actions with icons and the shortcuts named in the
+tooltips, the "points follow box" toggle) and the line under it that says which image is open,
+where it is in the browsed list and whether every edit is saved.
 
 Every action belongs to the editor widget (so its shortcut works anywhere in the editor) and
 the toolbar shows the ones that have a button. Icons are Qt's standard ones
@@ -9,10 +10,12 @@ the toolbar shows the ones that have a button. Icons are Qt's standard ones
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QStyle, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QStyle, QToolBar, QWidget
 
 FOLLOW_BOX_TIP = (
     "On (the default): moving or resizing a person's box moves and stretches its DensePose points "
@@ -68,3 +71,42 @@ class EditorToolbar(QToolBar):
         """Append the "points follow box" toggle."""
         self.addSeparator()
         self.addAction(self.follow_box)
+
+
+def position_text(navigation: list[tuple[Path, Any]], source: Path, image_id: Any, images: list[dict]) -> str:
+    """``"3 of 22"``: the place of (``source``, ``image_id``) in the browsed (filtered) list
+    ``navigation``, else ``"3 of 40 in train.json"``: its place among ``images`` of its file."""
+    here = (source, image_id)
+    if here in navigation:
+        return f"{navigation.index(here) + 1} of {len(navigation)}"
+    ids = [img["id"] for img in images]
+    n = ids.index(image_id) + 1 if image_id in ids else 0
+    return f"{n} of {len(ids)} in {source.name}"
+
+
+class ImageLine(QLabel):
+    """``000003.jpg · 4 of 62 · ✓ saved`` (or ``● unsaved edits``); its tooltip has the paths."""
+
+    EMPTY = "No image open: double-click one in Browse"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(self.EMPTY, parent)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setContentsMargins(6, 0, 6, 0)
+
+    def show_state(self, session: Any, image_id: Any, position: str) -> None:
+        """Show image ``image_id`` of an AnnotationSession (None: no image open)."""
+        if session is None or image_id is None:
+            self.setText(self.EMPTY)
+            self.setToolTip("")
+            return
+        img = session.doc.image(image_id)
+        name = Path(str(img.get("file_name") or img.get("csi_file") or image_id)).name
+        if session.dirty:
+            state = "<span style='color:#b35900'>● unsaved edits</span>"
+        else:
+            state = "<span style='color:#2e7d32'>✓ saved</span>"
+        self.setText(f"<b>{name}</b> · {position} · {state}")
+        self.setToolTip(f"{img.get('file_name')} (image id {image_id}) in {session.source}\n"
+                        f"edits are journaled at once and written to {session.save_path.name} "
+                        "5 s after the first unsaved one")
