@@ -293,7 +293,13 @@ class AnnotationEditor(QWidget):
             # a point that is not there, and the dots are this person's points of the shown part
             self.panel.uv_chart.set_uv(None)
             self.panel.uv_chart.set_context(np.array([(o.u, o.v) for o in dp if o.i == self.panel.uv_chart.part]))
-            self.panel.dp_info.setText(f"{len(dp)} points; none selected")
+            if person is None:
+                text = "Select a person to see their DensePose points."
+            elif dp:
+                text = f"{len(dp)} point{'s' if len(dp) > 1 else ''}; click one to see or change its part and U, V."
+            else:
+                text = "No DensePose points yet: in DensePose mode (P) click inside the person's box."
+            self.panel.dp_info.setText(text)
 
     def _on_applied(self, op: Op) -> None:
         key = (self.session.source.resolve(), self.image_id) if self.session else None

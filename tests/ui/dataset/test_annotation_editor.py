@@ -166,6 +166,7 @@ def test_uv_chart_drops_the_marker_of_an_undone_point_and_on_the_next_image(qtbo
 
     editor.undo()  # the point is gone, and so is its marker
     assert not _marker_drawn(chart, uv)
+    assert "click one to see or change its part" in editor.panel.dp_info.text()  # a sentence, not "none selected"
     editor.redo()
     assert _marker_drawn(chart, uv)
     editor.next_image()  # another image: no point of it is selected
