@@ -353,17 +353,11 @@ class AnnotationEditor(QWidget):
         person = self._person(n)
         if person is None:
             return
-        if self.toolbar.follow_box.isChecked() or not person.dp:
-            person.set_bbox(x, y, w, h)  # box-relative points move and stretch with the box
+        if self.toolbar.follow_box.isChecked() or not (person.dp or person.extra.get("dp_masks")):
+            person.set_bbox(x, y, w, h)  # box-relative points and masks move and stretch with the box
             self._replace(n, person, "edit box")
             return
-        where = [person.dp_to_abs(q) for q in person.dp]
-        person.set_bbox(x, y, w, h)
-        x0, y0, bw, bh = person.bbox
-        outside = 0
-        for q, (ax, ay) in zip(person.dp, where):
-            outside += not (x0 <= ax <= x0 + bw and y0 <= ay <= y0 + bh)
-            q.x, q.y = person.abs_to_dp(ax, ay)  # clamped to the box: an outside point goes to its edge
+        outside = person.set_bbox_keep_densepose(x, y, w, h)
         self._replace(n, person, "edit box (points kept)")
         if outside:
             self.message.emit(f"{outside} DensePose point{'s' if outside > 1 else ''} outside the new box "

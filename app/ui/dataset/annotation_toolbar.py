@@ -19,8 +19,9 @@ from PySide6.QtWidgets import QLabel, QStyle, QToolBar, QWidget
 
 FOLLOW_BOX_TIP = (
     "On (the default): moving or resizing a person's box moves and stretches its DensePose points "
-    "with it.\nOff: the points stay where they are on the image; points the new box leaves out move "
-    "to its edge.\nEither way one undo (Ctrl+Z) restores the box and the points."
+    "and masks with it.\nOff: they stay where they are on the image; points the new box leaves out "
+    "move to its edge, mask parts it leaves out are cut.\nEither way one undo (Ctrl+Z) restores the "
+    "box, the points and the masks."
 )
 
 
