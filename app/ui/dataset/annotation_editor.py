@@ -313,9 +313,10 @@ class AnnotationEditor(QWidget):
         if self.session is None or self.stack is None:
             return
         try:
-            self.session.apply(op)
+            op = self.session.apply(op)  # the confirmed edit, as the journal holds it
         except (UserFacingError, OpConflictError) as exc:
             self.show_banner(f"{text} failed: {exc}")
+            self.refresh()  # the canvas shows the document again, not the refused drag
             return
         self.stack.push(EditCommand(self.session, op, self._on_applied, self.show_banner, text))
 
@@ -560,6 +561,19 @@ class AnnotationEditor(QWidget):
                     continue
                 note = "" if session.writable else f" ({session.source.name} failed validation and was not overwritten)"
                 self.message.emit(f"saved {path}{note}")
+        self._show_image_line()
+
+    def save_pending(self) -> None:
+        """Save every file with unsaved edits now, as autosave would later: read-only files and
+        recovered edits that wait for Keep/Discard are left alone (a save would keep them)."""
+        for session in self.sessions.values():
+            if session.dirty and not session.read_only and not session.recovery_pending:
+                try:
+                    path = session.save()
+                except UserFacingError as exc:
+                    self.show_banner(str(exc))
+                    continue
+                self.message.emit(f"saved {path.name}")
         self._show_image_line()
 
     def autosave_tick(self) -> None:
