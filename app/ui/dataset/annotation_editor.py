@@ -198,7 +198,7 @@ class AnnotationEditor(QWidget):
         resolved: dict = {}
         self.navigation = [(resolved.get(p) or resolved.setdefault(p, Path(p).resolve()), i) for p, i in items]
         self._position = self._position_text()
-        self._show_image_line()
+        self.update_image_line()
 
     def show_image(self, image_id, source: Path | None = None) -> None:
         """Show one image of the session ``source`` (default: the current session)."""
@@ -269,14 +269,15 @@ class AnnotationEditor(QWidget):
         self.panel.show_keypoints(None if person is None else person.keypoints, self.canvas.current_keypoint)
         self._refresh_dp_panel(person)
         self.panel.set_proposal_count(len(props))
-        self._show_image_line()
+        self.update_image_line()
 
     def _position_text(self) -> str:
         if self.session is None or self.image_id is None:
             return ""
         return position_text(self.navigation, self.session.source.resolve(), self.image_id, self.session.doc.images)
 
-    def _show_image_line(self) -> None:
+    def update_image_line(self, *_: object) -> None:
+        """Show the open image's name, place and save state (saved, unsaved, read-only, recovered)."""
         self.image_line.show_state(self.session, self.image_id, self._position)
 
     def _refresh_dp_panel(self, person: Person | None) -> None:
@@ -561,7 +562,7 @@ class AnnotationEditor(QWidget):
                     continue
                 note = "" if session.writable else f" ({session.source.name} failed validation and was not overwritten)"
                 self.message.emit(f"saved {path}{note}")
-        self._show_image_line()
+        self.update_image_line()
 
     def save_pending(self) -> None:
         """Save every file with unsaved edits now, as autosave would later: read-only files and
@@ -574,7 +575,7 @@ class AnnotationEditor(QWidget):
                     self.show_banner(str(exc))
                     continue
                 self.message.emit(f"saved {path.name}")
-        self._show_image_line()
+        self.update_image_line()
 
     def autosave_tick(self) -> None:
         for session in self.sessions.values():
@@ -583,7 +584,7 @@ class AnnotationEditor(QWidget):
                     self.message.emit(f"autosaved {session.save_path.name}")
             except UserFacingError as exc:
                 self.show_banner(str(exc))
-        self._show_image_line()
+        self.update_image_line()
 
     def close_sessions(self) -> None:
         """Save pending edits and release every session (call from the window's closeEvent)."""

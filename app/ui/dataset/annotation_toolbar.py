@@ -86,7 +86,8 @@ def position_text(navigation: list[tuple[Path, Any]], source: Path, image_id: An
 
 
 class ImageLine(QLabel):
-    """``000003.jpg · 4 of 62 · ✓ saved`` (or ``● unsaved edits``); its tooltip has the paths."""
+    """``000003.jpg · 4 of 62 · ✓ saved`` (or ``● unsaved edits``, read-only, recovered edits waiting for
+    Keep/Discard); its tooltip has the paths."""
 
     EMPTY = "No image open: double-click one in Browse"
 
@@ -103,11 +104,16 @@ class ImageLine(QLabel):
             return
         img = session.doc.image(image_id)
         name = Path(str(img.get("file_name") or img.get("csi_file") or image_id)).name
-        if session.dirty:
+        if session.read_only:
+            state = "<span style='color:#b71c1c'>read-only: edits are refused</span>"
+        elif session.recovery_pending:
+            state = "<span style='color:#b35900'>● recovered edits: Keep or Discard them above</span>"
+        elif session.dirty:
             state = "<span style='color:#b35900'>● unsaved edits</span>"
         else:
             state = "<span style='color:#2e7d32'>✓ saved</span>"
         self.setText(f"<b>{name}</b> · {position} · {state}")
         self.setToolTip(f"{img.get('file_name')} (image id {image_id}) in {session.source}\n"
                         f"edits are journaled at once and written to {session.save_path.name} "
-                        "5 s after the first unsaved one")
+                        "5 s after the first unsaved one"
+                        + (f"\nread-only here: {session.read_only_reason}" if session.read_only else ""))

@@ -190,6 +190,7 @@ class DatasetView(QWidget):
         self.editor.message.connect(self.message)
         self.editor.message.connect(self.recovery.sync)  # a save keeps recovered edits
         self.recovery.message.connect(self.message)
+        self.recovery.message.connect(self.editor.update_image_line)  # kept/discarded: the line says saved
         self.recovery.failed.connect(self.show_banner)
         self.recovery.discarded.connect(self._show_discarded)
 

@@ -42,6 +42,7 @@ def test_a_file_another_app_edits_opens_read_only_and_refuses_edits(qtbot, demo_
         view.open_row(0)
         editor = view.editor
         assert editor.session.read_only and editor.banner.isVisible()
+        assert "read-only" in editor.image_line.text() and "opened elsewhere by" in editor.image_line.toolTip()
         before = digest(editor.session.doc)
         person = editor.session.doc.person(editor.image_id, 0)
         x, y, _ = person.keypoint(5)
@@ -85,10 +86,13 @@ def test_recovered_edits_of_a_file_that_now_fails_validation_are_kept_on_request
     assert "saved to train.edited.json" in bar.label.text()
     session = bar.session
     assert digest(session.doc) == expected
+    view.open_row(0)
+    assert "recovered edits: Keep or Discard" in view.editor.image_line.text()
     view.editor.autosave_tick()
     assert journal_path_for(path).exists() and not (demo_copy / "train.edited.json").exists()
     qtbot.mouseClick(_bar_button(view, "keep"), Qt.MouseButton.LeftButton)
     assert view.recovery.bars == [] and not journal_path_for(path).exists()
+    assert "✓ saved" in view.editor.image_line.text()
     saved = AnnotationSession.open(demo_copy / "train.edited.json", read_only=True)
     assert digest(saved.doc) == expected
     view.shutdown()
@@ -102,8 +106,9 @@ def test_discarding_recovered_edits_goes_back_to_the_file(qtbot, demo_copy: Path
     view = _open(qtbot, path, tmp_path)
     view.open_row(0)
     assert digest(view.editor.session.doc) != on_disk
+    assert "recovered edits: Keep or Discard" in view.editor.image_line.text()  # not 'saved', not 'unsaved'
     qtbot.mouseClick(_bar_button(view, "discard"), Qt.MouseButton.LeftButton)
-    assert view.recovery.bars == []
+    assert view.recovery.bars == [] and "✓ saved" in view.editor.image_line.text()
     assert digest(view.editor.session.doc) == on_disk and view.editor.stack.count() == 0
     assert not journal_path_for(path).exists() and list(demo_copy.glob("train.json.journal.jsonl.discarded-*"))
     view.shutdown()
