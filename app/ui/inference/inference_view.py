@@ -155,6 +155,7 @@ class InferenceView(QWidget):
         self._records: list[dict] = []
         self._source: dict | str | None = None
         self.result: InferenceResult | None = None
+        self._untrained_note = ""  # said after the result when no checkpoint was found
         self.error_dialogs: list[ErrorDialog] = []
 
         icon, sp = self.style().standardIcon, QStyle.StandardPixmap
@@ -180,6 +181,7 @@ class InferenceView(QWidget):
         self.controls = OverlayControls(self)
         self.controls.optionsChanged.connect(self.rerender)
         self.status = QLabel("Pick a sample or a file and a checkpoint, then Run.", self)
+        self.status.setWordWrap(True)  # a long path or message wraps instead of widening the window
         self.gt_view = ImageView(self, placeholder=GT_EMPTY)
         self.pred_view = ImageView(self, placeholder=PRED_EMPTY)
         self.table = InstanceTable(self)
@@ -258,7 +260,9 @@ class InferenceView(QWidget):
             self._error(str(exc), "")
             return False
         weights = self.ckpt_edit.text().strip() or latest_checkpoint(cfg.OUTPUT_DIR)
-        self.status.setText(f"Running {Path(weights).name if weights else 'untrained model'}…")
+        self._untrained_note = "" if weights else (
+            f" by an UNTRAINED model: no checkpoint in {cfg.OUTPUT_DIR} yet (train one, or Browse… for a .pth)")
+        self.status.setText(f"Running {Path(weights).name if weights else 'an untrained model'}…")
         self.run_button.setEnabled(False)
         return self.job.start(run_inference, self._cache, cfg, weights, self._source, self._sample_file)
 
@@ -268,7 +272,8 @@ class InferenceView(QWidget):
         self.table.set_prediction(result.prediction)
         self.rerender()
         n = len(result.prediction)
-        self.status.setText(f"{Path(result.source).name}: {n} {'person' if n == 1 else 'people'} found")
+        found = f"{n} {'person' if n == 1 else 'people'} found"
+        self.status.setText(f"{Path(result.source).name}: {found}{self._untrained_note}")
         self.resultReady.emit()
 
     @Slot(str, str)

@@ -104,3 +104,22 @@ def test_real_intel5300_capture_runs_through_the_view(qtbot, qapp_settings, demo
     assert result.background.shape[:2] == tuple(cfg.MODEL.MTN.OUTPUT_SIZE)
     assert view.pred_view.has_image()
     qtbot.waitUntil(lambda: not view.is_busy())
+
+
+def test_a_run_without_any_checkpoint_says_the_model_is_untrained(qtbot, qapp_settings, demo_project: Project,
+                                                                   intel_dat: Path) -> None:
+    """A new project has no checkpoint: Run still shows what the model does, but says it is untrained
+    (it said '10 people found' as if those were predictions of a trained model)."""
+    from app.ui.inference.inference_view import InferenceView
+
+    cfg = load_config(demo_project.config_path)
+    assert not list(Path(cfg.OUTPUT_DIR).glob("*.pth"))
+    view = InferenceView()
+    qtbot.addWidget(view)
+    view.set_config_provider(lambda: cfg)
+    view.set_source(str(intel_dat))
+    with qtbot.waitSignal(view.resultReady, timeout=300_000):
+        assert view.run()
+    assert "found by an UNTRAINED model: no checkpoint in" in view.status.text()
+    assert view.status.minimumSizeHint().width() < 500  # the sentence wraps; it does not widen the window
+    qtbot.waitUntil(lambda: not view.is_busy())
