@@ -185,7 +185,8 @@ class AnnotationEditor(QWidget):
         if self.undo_group is not None:
             self.undo_group.addStack(stack)
         if session.notes or session.problems:
-            self.show_banner("\n".join(session.notes + session.problems[:5]))
+            # several files open: each line names its file (the banner outlives the image shown)
+            self.show_banner("\n".join(f"{session.source.name}: {t}" for t in session.notes + session.problems[:5]))
 
     def show_banner(self, text: str) -> None:
         self.banner.setText(text)

@@ -107,6 +107,7 @@ def test_discarding_recovered_edits_goes_back_to_the_file(qtbot, demo_copy: Path
     view.open_row(0)
     assert digest(view.editor.session.doc) != on_disk
     assert "recovered edits: Keep or Discard" in view.editor.image_line.text()  # not 'saved', not 'unsaved'
+    assert view.editor.banner.text().startswith("train.json: ")  # which of the open files the note is about
     qtbot.mouseClick(_bar_button(view, "discard"), Qt.MouseButton.LeftButton)
     assert view.recovery.bars == [] and "✓ saved" in view.editor.image_line.text()
     assert digest(view.editor.session.doc) == on_disk and view.editor.stack.count() == 0
