@@ -39,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def check_args(args: argparse.Namespace) -> None:
-    """Fail fast, in the launching process, on arguments and configs that cannot work."""
+def check_args(args: argparse.Namespace):
+    """Fail fast, in the launching process, on arguments and configs that cannot work; returns the config."""
     # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.config import load_config
 
@@ -52,6 +52,7 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError("multi-machine jobs need --dist-url tcp://HOST:PORT of machine 0")
     cfg = load_config(args.config_file or None, list(args.opts or []))  # raises ConfigError (exit 2)
     ensure_demo_data(cfg)
+    return cfg
 
 
 def ensure_demo_data(cfg) -> None:
@@ -79,7 +80,22 @@ def ensure_demo_data(cfg) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_args(args)
+    # imported when the command runs (like check_args'): `main.py --help` stays fast
+    from app.backend.output_lock import OutputLock
+
+    cfg = check_args(args)
+    # one run per OUTPUT_DIR, taken before config.yaml, logs or checkpoints are written there
+    # (OutputInUseError / WriteError: one error line, exit 2); DDP workers run under this lock, and
+    # only machine 0 writes there (other machines of a job may share the folder)
+    if args.machine_rank != 0:
+        return _launch(args)
+    with OutputLock(cfg.OUTPUT_DIR) as lock:
+        if lock.note:
+            print(f"note: {lock.note}", file=sys.stderr, flush=True)
+        return _launch(args)
+
+
+def _launch(args: argparse.Namespace) -> int:
     if args.num_gpus * args.num_machines == 1:
         return main_worker(args)
     # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
@@ -155,7 +171,7 @@ def evaluate(cfg, resume: bool = False) -> dict:
 
     register_datasets(cfg)
     model = Trainer.build_model(cfg)
-    checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR)
+    checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR, min_loaded_fraction=cfg.MODEL.MIN_LOADED_FRACTION)
     if not cfg.MODEL.WEIGHTS and not (resume and checkpointer.has_checkpoint()):
         raise UserError("nothing to evaluate: set MODEL.WEIGHTS (or use --resume with a trained OUTPUT_DIR)")
     checkpointer.resume_or_load(cfg.MODEL.WEIGHTS, resume=resume)

@@ -13,6 +13,7 @@ from detectron2.utils import comm
 from app.backend.data.csi import compute_csi_stats as stats_over_inputs
 from app.backend.data.csi import csi_model_input
 from app.backend.data.csi.sanitize import MIN_STD
+from app.backend.data.skipped import SkippedRecords, is_bad_record
 from app.backend.errors import DatasetError
 from app.backend.sampling import spread_indices
 
@@ -24,7 +25,13 @@ MAX_STATS_SAMPLES = 400
 
 def _training_csi_files(cfg: CfgNode, max_samples: int) -> list[str]:
     """At most ``max_samples`` CSI files spread evenly over the training sets (same in every process)."""
-    files = [r["csi_file"] for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name) if r.get("csi_file")]
+    records = []
+    for name in cfg.DATASETS.TRAIN:
+        got = DatasetCatalog.get(name)
+        if not got:
+            raise DatasetError(f"dataset {name!r} has no usable record (see the problems above, or run validate-dataset)")
+        records += got
+    files = [r["csi_file"] for r in records if r.get("csi_file")]
     if not files:
         raise DatasetError(f"CSI modality needs 'csi_file' in the training records of {list(cfg.DATASETS.TRAIN)}")
     return [files[i] for i in spread_indices(len(files), max_samples)]
@@ -47,18 +54,28 @@ def collect_csi_stats(
       their channel's median std and at least ``MIN_STD``: a value that (nearly) never changed in
       training must not blow up when it does at test time.
 
+    Files that cannot be read are skipped, named and counted (:mod:`app.backend.data.skipped`).
+
     Returns:
         (CsiStats or None, (mean, std) float32 arrays or None).
 
     Raises:
-        DatasetError: no training record has a ``csi_file``, or the files' input shapes differ.
+        DatasetError: no training record has a ``csi_file``, none of the sampled files can be
+            read, or the files' input shapes differ.
     """
     files = _training_csi_files(cfg, max_samples)
     sums: list[np.ndarray] = []  # [sum, sum of squares] per value, float64
+    skipped = SkippedRecords("CSI normalisation")
 
     def inputs():
         for f in files:
-            x = csi_model_input(f, cfg)
+            try:
+                x = csi_model_input(f, cfg)
+            except Exception as exc:
+                if not is_bad_record(exc):
+                    raise
+                skipped.skip(f, exc)
+                continue
             if per_value:
                 x64 = x.astype(np.float64)
                 if not sums:
@@ -71,17 +88,23 @@ def collect_csi_stats(
                 sums[1] += x64 * x64
             yield x
 
+    def checked_inputs():
+        yield from inputs()
+        skipped.require_some_left(len(files))
+        if skipped.count:
+            logger.warning("%s", skipped.summary(len(files)))
+
     stats = None
     if global_stats:
-        stats = stats_over_inputs(inputs())
+        stats = stats_over_inputs(checked_inputs())
         if comm.is_main_process() and cfg.OUTPUT_DIR:
             stats.save(os.path.join(cfg.OUTPUT_DIR, "csi_stats.json"))
     elif per_value:
-        for _ in inputs():
+        for _ in checked_inputs():
             pass
     feature = None
     if per_value:
-        n = len(files)
+        n = len(files) - skipped.count
         mean = sums[0] / n
         std = np.sqrt(np.maximum(sums[1] / n - mean * mean, 0.0))
         floor = 0.01 * np.median(std.reshape(2, -1), axis=1).reshape(2, *([1] * (std.ndim - 1)))

@@ -29,6 +29,7 @@ from typing import Any
 from detectron2.engine import HookBase
 from detectron2.evaluation.testing import flatten_results_dict
 
+from app.backend.data.skipped import SkippedRecords, is_bad_record
 from app.backend.engine.predictor import InferenceRunner
 
 Callback = Callable[[dict[str, Any]], None]
@@ -200,6 +201,23 @@ class EvalResultsHook(HookBase):
         self._check()
 
 
+def map_samples(runner: InferenceRunner, samples: Sequence[dict]) -> tuple[list[dict], list[dict]]:
+    """(samples kept, their model inputs): samples whose files cannot be read are skipped by
+    :mod:`app.backend.data.skipped`'s rule, so the preview never stops a run."""
+    skipped = SkippedRecords("preview samples")
+    kept, inputs = [], []
+    for record in samples:
+        try:
+            inputs.append(runner.map_record(record))
+        except Exception as exc:
+            if not is_bad_record(exc):
+                raise
+            skipped.skip(record, exc)
+            continue
+        kept.append(record)
+    return kept, inputs
+
+
 class PreviewHook(HookBase):
     """Every ``period`` iterations, run inference on fixed samples and hand out overlays.
 
@@ -221,7 +239,9 @@ class PreviewHook(HookBase):
     def before_train(self) -> None:
         if self._period > 0 and self._samples:
             self._runner = InferenceRunner(self.trainer.cfg, self.trainer.model)
-            self._inputs = [self._runner.map_record(r) for r in self._samples]
+            self._samples, self._inputs = map_samples(self._runner, self._samples)
+            if not self._samples:
+                self._runner = None
 
     def after_step(self) -> None:
         it = self.trainer.iter

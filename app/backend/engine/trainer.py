@@ -49,6 +49,7 @@ from app.backend.engine.mtn_pretrain import MTNPretrainHook
 from app.backend.errors import UserFacingError
 from app.backend.evaluation import DensePoseCOCOEvaluator
 from app.backend.modeling import build_model
+from app.backend.output_lock import OutputLock
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,9 @@ class Trainer(DefaultTrainer):
         self.cpu_bf16_autocast = isinstance(self._trainer, CPUAutocastTrainer)
 
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
-        self.checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+        self.checkpointer = AtomicCheckpointer(
+            model, cfg.OUTPUT_DIR, min_loaded_fraction=cfg.MODEL.MIN_LOADED_FRACTION, trainer=weakref.proxy(self)
+        )
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg
@@ -344,6 +347,9 @@ def build_ui_hooks(cfg: CfgNode, callback, control=None) -> list[HookBase]:
 def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None, extra_hooks=()) -> dict:
     """Train in this process (the GUI's worker thread, a notebook, one DDP worker).
 
+    OUTPUT_DIR is locked for the run (:class:`~app.backend.output_lock.OutputLock`, re-entrant:
+    the CLI takes it before it writes anything; DDP workers run under their launcher's lock).
+
     Args:
         cfg: full config; datasets are registered from it; RNGs are seeded with
             ``SEED`` + rank (random when SEED < 0).
@@ -362,8 +368,18 @@ def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None
         saved, so ``last_checkpoint`` still names the last good checkpoint.
 
     Raises:
-        UserFacingError subclasses for bad datasets/checkpoints/configs.
+        UserFacingError subclasses for bad datasets/checkpoints/configs; OutputInUseError when
+        another run holds OUTPUT_DIR.
     """
+    if comm.get_world_size() > 1:
+        return _run_training(cfg, resume, callback, control, extra_hooks)
+    with OutputLock(cfg.OUTPUT_DIR) as lock:
+        if lock.note:
+            logger.warning("%s", lock.note)
+        return _run_training(cfg, resume, callback, control, extra_hooks)
+
+
+def _run_training(cfg: CfgNode, resume: bool, callback, control, extra_hooks) -> dict:
     prepare_run(cfg)
     seed_all_rng(None if cfg.SEED < 0 else cfg.SEED + comm.get_rank())
     register_datasets(cfg)
