@@ -6,7 +6,8 @@
 - Optimizer: detectron2's SGD with ``SOLVER.CLIP_GRADIENTS`` (``maybe_add_gradient_clipping``);
   AdamW uses PyTorch's fused kernel (same update; its step 3x faster on 2 CPU cores).
 - ``SOLVER.AMP.ENABLED``: detectron2's ``AMPTrainer`` (float16, gradient scaler) on CUDA;
-  :class:`CPUAutocastTrainer` (bfloat16 autocast) on a CPU with native bfloat16.
+  :class:`CPUAutocastTrainer` (bfloat16 autocast) on a CPU with native bfloat16
+  (``SOLVER.AMP.CPU_BF16`` or the environment variable ``WDS_CPU_BF16=0|1|auto`` force it).
 - Checkpoints: :class:`AtomicCheckpointer` (atomic writes, code-free reads).
 - DDP on GPUs (NCCL) and on CPUs (gloo, see :mod:`app.backend.engine.distributed`).
 - CSI modality with ``INPUT.CSI.AMP_STD <= 0``: normalisation statistics are computed
@@ -46,7 +47,7 @@ from app.backend.data import build_test_loader, build_train_loader, register_dat
 from app.backend.engine.csi_stats import collect_csi_stats
 from app.backend.engine.hooks import ControlHook, EvalResultsHook, MetricsHook, PreviewHook, TrainingStopped
 from app.backend.engine.mtn_pretrain import MTNPretrainHook
-from app.backend.errors import UserFacingError
+from app.backend.errors import ConfigError, UserFacingError
 from app.backend.evaluation import DensePoseCOCOEvaluator
 from app.backend.modeling import build_model
 
@@ -95,18 +96,49 @@ class CPUAutocastTrainer(SimpleTrainer):
         self.optimizer.step()
 
 
+#: Environment variable that overrides ``SOLVER.AMP.CPU_BF16`` (values ``0``, ``1``, ``auto``).
+CPU_BF16_ENV = "WDS_CPU_BF16"
+_CPU_BF16_VALUES = {"0": "off", "off": "off", "false": "off", "1": "on", "on": "on", "true": "on", "auto": "auto"}
+
+
+def cpu_bf16_setting(cfg: CfgNode) -> str:
+    """``'auto'``, ``'on'`` or ``'off'``: ``$WDS_CPU_BF16`` when set, else ``SOLVER.AMP.CPU_BF16``.
+
+    Raises:
+        ConfigError: a value other than 0/1/auto (or off/on).
+    """
+    env = os.environ.get(CPU_BF16_ENV, "").strip().lower()
+    value, where = (env, CPU_BF16_ENV) if env else (str(cfg.SOLVER.AMP.CPU_BF16).strip().lower(), "SOLVER.AMP.CPU_BF16")
+    if value not in _CPU_BF16_VALUES:
+        raise ConfigError(f"{where} must be 0, 1 or auto (off, on), got {value!r}")
+    return _CPU_BF16_VALUES[value]
+
+
 def loop_class(cfg: CfgNode, on_cpu: bool) -> type[SimpleTrainer]:
-    """The training loop for ``SOLVER.AMP.ENABLED`` on this device (see the module docstring)."""
+    """The training loop for ``SOLVER.AMP.ENABLED`` on this device (see the module docstring).
+
+    On a CPU, :func:`cpu_bf16_setting` decides: ``auto`` asks oneDNN whether bfloat16 is native.
+    """
     if not cfg.SOLVER.AMP.ENABLED:
         return SimpleTrainer
     if not on_cpu:
         return AMPTrainer
-    if cpu_has_native_bf16():
+    setting = cpu_bf16_setting(cfg)
+    native = cpu_has_native_bf16()
+    if setting == "on" or (setting == "auto" and native):
+        if not native:
+            logger.warning(
+                "bfloat16 autocast forced (SOLVER.AMP.CPU_BF16 or %s) on a CPU that emulates bfloat16: slower than float32",
+                CPU_BF16_ENV,
+            )
         return CPUAutocastTrainer
-    logger.warning(
-        "SOLVER.AMP.ENABLED: this CPU has no native bfloat16 (AVX512-BF16 or AMX), where mixed "
-        "precision is slower than float32; training in float32"
-    )
+    if setting == "off":
+        logger.info("SOLVER.AMP.ENABLED: bfloat16 turned off (SOLVER.AMP.CPU_BF16 or %s); training in float32", CPU_BF16_ENV)
+    else:
+        logger.warning(
+            "SOLVER.AMP.ENABLED: this CPU has no native bfloat16 (AVX512-BF16 or AMX), where mixed "
+            "precision is slower than float32; training in float32"
+        )
     return SimpleTrainer
 
 
