@@ -196,6 +196,7 @@ def build_mtn_optimizer(cfg: CfgNode, model: torch.nn.Module) -> torch.optim.Opt
         lr=float(cfg.SOLVER.MTN_PRETRAIN.BASE_LR),
         betas=tuple(float(b) for b in cfg.SOLVER.BETAS),
         weight_decay=float(cfg.SOLVER.WEIGHT_DECAY),
+        fused=True,  # one kernel for all parameters, as the main optimizer
     )
 
 

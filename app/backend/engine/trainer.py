@@ -3,8 +3,9 @@
 - Model: ``app.backend.modeling.build_model`` (registers CombinedModel and its parts).
 - Data: ``app.backend.data.build_{train,test}_loader`` (``WiFiDensePoseDatasetMapper``).
 - Evaluator: ``DensePoseCOCOEvaluator`` (box, keypoint and DensePose metrics).
-- Optimizer: detectron2's SGD with ``SOLVER.CLIP_GRADIENTS`` (``maybe_add_gradient_clipping``);
-  AdamW uses PyTorch's fused kernel (same update; its step 3x faster on 2 CPU cores).
+- Optimizer: detectron2's SGD, or AdamW with PyTorch's fused kernel (same update; its step 3x
+  faster on 2 CPU cores); ``SOLVER.CLIP_GRADIENTS`` clips each parameter as detectron2 does, in
+  one multi-tensor kernel (:mod:`app.backend.engine.grad_clip`).
 - ``SOLVER.AMP.ENABLED``: detectron2's ``AMPTrainer`` (float16, gradient scaler) on CUDA;
   :class:`CPUAutocastTrainer` (bfloat16 autocast) on a CPU with native bfloat16
   (``SOLVER.AMP.CPU_BF16`` or the environment variable ``WDS_CPU_BF16=0|1|auto`` force it).
@@ -45,6 +46,7 @@ from app.backend.checkpoint import AtomicCheckpointer
 from app.backend.config import load_config
 from app.backend.data import build_test_loader, build_train_loader, register_datasets
 from app.backend.engine.csi_stats import collect_csi_stats
+from app.backend.engine.grad_clip import with_gradient_clipping
 from app.backend.engine.hooks import ControlHook, EvalResultsHook, MetricsHook, PreviewHook, TrainingStopped
 from app.backend.engine.mtn_pretrain import MTNPretrainHook
 from app.backend.errors import ConfigError, UserFacingError
@@ -212,13 +214,12 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_optimizer(cls, cfg: CfgNode, model: torch.nn.Module) -> torch.optim.Optimizer:
-        """detectron2's SGD, or AdamW with the same parameter groups, LR factors and clipping (SOLVER.OPTIMIZER)."""
+        """detectron2's SGD, or AdamW (SOLVER.OPTIMIZER), with detectron2's parameter groups, LR factors
+        and per-parameter gradient clipping (one multi-tensor kernel, :mod:`app.backend.engine.grad_clip`)."""
         name = str(cfg.SOLVER.OPTIMIZER)
-        if name == "SGD":
-            return super().build_optimizer(cfg, model)
-        if name != "AdamW":
+        if name not in ("SGD", "AdamW"):
             raise UserFacingError(f"SOLVER.OPTIMIZER must be 'SGD' or 'AdamW', got {name!r}")
-        from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
+        from detectron2.solver.build import get_default_optimizer_params
 
         params = get_default_optimizer_params(
             model,
@@ -227,9 +228,14 @@ class Trainer(DefaultTrainer):
             bias_lr_factor=cfg.SOLVER.BIAS_LR_FACTOR,
             weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS,
         )
+        if name == "SGD":  # detectron2's build_optimizer, with the same arguments
+            return with_gradient_clipping(cfg, torch.optim.SGD)(
+                params, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM, nesterov=cfg.SOLVER.NESTEROV,
+                weight_decay=cfg.SOLVER.WEIGHT_DECAY,
+            )
         betas = tuple(float(b) for b in cfg.SOLVER.BETAS)
         # fused: one kernel for all parameters (CPU and CUDA), the same update as the per-tensor loop
-        return maybe_add_gradient_clipping(cfg, torch.optim.AdamW)(
+        return with_gradient_clipping(cfg, torch.optim.AdamW)(
             params, lr=cfg.SOLVER.BASE_LR, betas=betas, weight_decay=cfg.SOLVER.WEIGHT_DECAY, fused=True
         )
 
