@@ -145,8 +145,14 @@ class AtomicCheckpointer(DetectionCheckpointer):
 
     Same constructor and API as detectron2's (``save``, ``load``, ``resume_or_load``,
     ``has_checkpoint``, ``get_checkpoint_file``); see the module docstring for the
-    guarantees.
+    guarantees. :attr:`saved` lists what this instance wrote (a run tells its own checkpoints
+    from older ones in the same folder).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: (path, iteration or None) of each checkpoint this checkpointer wrote, oldest first.
+        self.saved: list[tuple[str, int | None]] = []
 
     def save(self, name: str, **kwargs: Any) -> None:
         if not self.save_dir or not self.save_to_disk:
@@ -161,6 +167,8 @@ class AtomicCheckpointer(DetectionCheckpointer):
         self.logger.info("Saving checkpoint to %s", save_file)
         atomic_write(save_file, lambda f: torch.save(data, f), check=lambda tmp: self._before_replace(str(tmp)))
         self.tag_last_checkpoint(basename)
+        it = kwargs.get("iteration")
+        self.saved.append((save_file, None if it is None else int(it)))
 
     def _before_replace(self, tmp_path: str) -> None:
         """Called between the complete write of the temp file and its rename (no-op; tests inject faults here)."""
