@@ -87,7 +87,8 @@ class StoppableEvalHook(EvalHook):
 
     def _run(self) -> dict:
         t = self.trainer
-        progress = PhaseProgress("eval", 0, getattr(t, "callback", None), getattr(t, "control", None), int(t.iter))
+        it = min(int(t.iter), int(t.max_iter) - 1)  # after the loop, trainer.iter is max_iter
+        progress = PhaseProgress("eval", 0, getattr(t, "callback", None), getattr(t, "control", None), it)
         return self._evaluate(progress)
 
     def _stop_requested(self) -> bool:

@@ -494,11 +494,11 @@ def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None
         logger.info(message)
     results = getattr(trainer, "_last_eval_results", None) if status == "finished" else None
     flat = {k: float(v) for k, v in flatten_results_dict(results or {}).items() if isinstance(v, (int, float))}
-    last_iter = trainer.iter if status != "finished" else trainer.max_iter - 1
+    last_iter = trainer.max_iter - 1
     if status == "diverged":
         last_iter = trainer.iter - 1
-    if stop is not None and stop.phase in _PHASE_WORDS:
-        last_iter = trainer.start_iter - 1
+    elif stop is not None:
+        last_iter = trainer.start_iter - 1 if stop.phase in _PHASE_WORDS else stop.iteration
     return _summary(cfg, status, phase, int(last_iter), int(trainer.max_iter), last_checkpoint, message, flat)
 
 
