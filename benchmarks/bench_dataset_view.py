@@ -111,8 +111,8 @@ def main() -> int:
 
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from app.ui.app import make_application
-    from app.ui.dataset_view import DatasetView
+    from app.ui.dataset.dataset_view import DatasetView
+    from app.ui.shell.app import make_application
 
     app = make_application()
     view = DatasetView(cache_dir=tmp / "cache" / "thumbs")

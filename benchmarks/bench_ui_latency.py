@@ -72,7 +72,7 @@ def run_loop_for(seconds: float) -> None:
 
 
 def train_with_probe(view, provider, probe: Probe) -> tuple[list[float], dict, int]:
-    from app.ui.screenshots import wait_for
+    from app.ui.shell.screenshots import wait_for
 
     count = [0]
 
@@ -128,14 +128,14 @@ def main() -> int:
     parser.add_argument("--iters", type=int, default=15, help="training iterations per phase")
     args = parser.parse_args()
 
-    from app.ui.app import make_application
+    from app.ui.shell.app import make_application
 
     make_application()
     import torch
 
     from app.backend.config import builtin_config, load_config
     from app.backend.data.demo import generate_demo_dataset
-    from app.ui.training_view import TrainingView
+    from app.ui.training.training_view import TrainingView
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     generate_demo_dataset(tmp / "demo", num_train=12, num_val=6, seed=0)

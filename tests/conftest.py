@@ -36,6 +36,18 @@ def mmfi_frames(shared_data: Path) -> list[Path]:
     return sorted((shared_data / "csi" / "mmfi").glob("frame*.mat"))
 
 
+@pytest.fixture(scope="session")
+def capture_tools(shared_data: Path) -> dict[str, Path]:
+    """One real capture per CSI tool, by our format name (atheros, esp32, nexmon, picoscenes)."""
+    d = shared_data / "csi" / "capture-tools"
+    return {
+        "atheros": d / "ath_csi_1.dat",
+        "esp32": d / "example_csi.csv",
+        "nexmon": d / "example.pcap",
+        "picoscenes": d / "rx_by_iwl5300.csi",
+    }
+
+
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test gets its own XDG config/data dirs, so QSettings and the demo data folder never leak."""

@@ -14,7 +14,7 @@ from app.cli import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("csi-inspect", help="summarise a CSI file (Intel 5300 .dat, MM-Fi .mat, .npy, .npz)")
+    p = sub.add_parser("csi-inspect", help="summarise a CSI file (Intel 5300 or Atheros .dat, ESP32 .csv, nexmon .pcap, PicoScenes .csi, MM-Fi .mat, .npy, .npz)")
     p.add_argument("file", metavar="FILE", help="CSI file; the format is detected from its content")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--plot", metavar="OUT.png", default="", help="write amplitude/phase heatmaps (raw | sanitized) as PNG")

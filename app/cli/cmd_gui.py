@@ -12,6 +12,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    from app.ui.app import run_app  # Qt loads only when the app opens, not for `main.py --help`
+    from app.ui.shell.main_window import run_app  # Qt loads only when the app opens, not for `main.py --help`
 
     return run_app(project=getattr(args, "project", None))

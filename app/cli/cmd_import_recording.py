@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--video", metavar="FILE", help="video file (anything OpenCV reads)")
     src.add_argument("--frames", metavar="DIR", help="folder of frame images (natural name order)")
-    p.add_argument("--csi", required=True, metavar="LOG", help="CSI log: Intel 5300 .dat, MM-Fi .mat, .npz or .npy")
+    p.add_argument("--csi", required=True, metavar="LOG", help="CSI log: Intel 5300 or Atheros .dat, ESP32 .csv, nexmon .pcap, PicoScenes .csi, MM-Fi .mat, .npz or .npy")
     p.add_argument("--out", required=True, metavar="DIR", help="output dataset folder")
     p.add_argument("--packets-per-frame", type=int, default=5, metavar="P", help="CSI packets per frame (default 5)")
     p.add_argument(

@@ -4,7 +4,7 @@
 
     python main.py infer --config-file F --weights W --input FILES_OR_DIRS... --output DIR [KEY VALUE ...]
 
-Inputs follow the model's modality: CSI files (.npz, .npy, .dat, .mat) for CSI models,
+Inputs follow the model's modality: CSI files (.npz, .npy, .dat, .mat, .csv, .pcap, .csi) for CSI models,
 images (.jpg, .jpeg, .png, .bmp) for image models; a folder contributes its matching files
 (sorted, not recursive); a dataset JSON (COCO-DensePose with ``csi_file``) contributes
 its records, drawn on their RGB frames. Writes ``DIR/<stem>.png`` (BGR overlay) per input
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from app.cli import UserError
 
-CSI_SUFFIXES = (".npz", ".npy", ".dat", ".mat")
+CSI_SUFFIXES = (".npz", ".npy", ".dat", ".mat", ".csv", ".pcap", ".csi")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 

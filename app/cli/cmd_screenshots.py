@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_screenshots(args: argparse.Namespace) -> int:
     if args.iterations < 1:
         raise UserError("--iterations must be at least 1")
-    from app.ui.screenshots import take_screenshots  # Qt loads when the command runs, not for `main.py --help`
+    from app.ui.shell.screenshots import take_screenshots  # Qt loads when the command runs, not for `main.py --help`
 
     paths = take_screenshots(args.out, iterations=args.iterations, project_dir=args.project_dir)
     print(f"{len(paths)} screenshots in {args.out}")

@@ -55,9 +55,6 @@ class HeatmapView(pg.GraphicsLayoutWidget):
         self.data: np.ndarray | None = None
         self.setMinimumSize(160, 140)
 
-    def set_title(self, title: str) -> None:
-        self.plot.setTitle(title)
-
     def set_data(self, values: np.ndarray, levels: tuple[float, float] | None = None) -> None:
         """Show a 2D array (H, W) with the colour map (levels: (low, high), default the finite min/max)
         or an RGB uint8 array (H, W, 3) as is."""

@@ -178,9 +178,6 @@ class LossPlot(QWidget):
     def curve(self, name: str) -> pg.PlotDataItem:
         return self._curves[name]
 
-    def is_visible(self, name: str) -> bool:
-        return self._items[name].checkState() == Qt.CheckState.Checked
-
     # options -----------------------------------------------------------------
     def set_visible(self, name: str, visible: bool) -> None:
         self._items[name].setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)

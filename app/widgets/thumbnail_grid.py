@@ -2,56 +2,61 @@
 
 - :class:`DatasetTableModel`: a QAbstractTableModel over arrays, one row per image. Column 0
   is the file name and carries the thumbnail (DecorationRole). Thumbnails are requested only
-  when a view paints a row; a ``loader(row) -> RGB uint8 (h, w, 3) | None`` callable runs on
-  a QThreadPool (most recent request first, so the rows on screen win while scrolling), and
-  results come back through a signal on a QObject to the GUI thread.
+  when a view paints a row; one background job (:class:`~app.widgets.job_runner.JobRunner`)
+  calls a ``loader(row) -> RGB uint8 (h, w, 3) | None`` for the requested rows, most recent
+  request first (so the rows on screen win while scrolling), and each thumbnail comes back
+  to the GUI thread as a partial result.
 - :class:`MaskFilterProxy`: QSortFilterProxyModel whose filter is a bool mask computed in numpy.
 - :class:`ThumbnailGrid`: QListView in IconMode with uniform item sizes and batched layout.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
-    QObject,
-    QRunnable,
     QSize,
     QSortFilterProxyModel,
     Qt,
-    QThreadPool,
     Signal,
 )
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
+from app.widgets.job_runner import JobRunner, TaskState
+
 ThumbLoader = Callable[[int], "np.ndarray | None"]
 
 
-class _ThumbSignals(QObject):
-    done = Signal(int, int, object)  # generation, row, QImage or None
+def to_qimage(rgb: np.ndarray | None) -> QImage | None:
+    """An RGB uint8 (h, w, 3) array as a QImage that owns its pixels (None stays None)."""
+    if rgb is None:
+        return None
+    rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-class _ThumbJob(QRunnable):
-    def __init__(self, loader: ThumbLoader, row: int, generation: int, signals: _ThumbSignals) -> None:
-        super().__init__()
-        self.loader, self.row, self.generation, self.signals = loader, row, generation, signals
+def load_thumbnails(state: TaskState, loader: ThumbLoader, queue: deque[int]) -> None:
+    """Job: load the rows requested in ``queue`` (newest last, taken first) until it is empty.
 
-    def run(self) -> None:
-        qimg = None
+    Each thumbnail arrives as a partial result ``(row, QImage | None)``; an unreadable file
+    gives None (the placeholder stays) and never ends the job.
+    """
+    while not state.cancelled:
         try:
-            rgb = self.loader(self.row)
-            if rgb is not None:
-                rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
-                h, w = rgb.shape[:2]
-                qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-        except Exception:  # an unreadable file shows the placeholder; never kill the worker
+            row = queue.pop()
+        except IndexError:  # nothing left to load
+            return
+        try:
+            qimg = to_qimage(loader(row))
+        except Exception:
             qimg = None
-        self.signals.done.emit(self.generation, self.row, qimg)
+        state.set_partial_result((row, qimg))
 
 
 class DatasetTableModel(QAbstractTableModel):
@@ -63,7 +68,7 @@ class DatasetTableModel(QAbstractTableModel):
 
     thumbnailReady = Signal(int)
 
-    def __init__(self, parent=None, thumb_size: int = 128, max_threads: int = 2, memory_items: int = 3000) -> None:
+    def __init__(self, parent=None, thumb_size: int = 128, memory_items: int = 3000) -> None:
         super().__init__(parent)
         self.headers: list[str] = []
         self.columns: list[Sequence] = []
@@ -71,14 +76,11 @@ class DatasetTableModel(QAbstractTableModel):
         self._loader: ThumbLoader | None = None
         self._pix: OrderedDict[int, QPixmap] = OrderedDict()
         self._memory_items = memory_items
-        self._pending: set[int] = set()
-        self._queue: list[int] = []
-        self._inflight = 0
-        self._generation = 0
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max_threads)
-        self._signals = _ThumbSignals(self)
-        self._signals.done.connect(self._on_done)
+        self._pending: set[int] = set()  # requested, not arrived yet
+        self._queue: deque[int] = deque()  # requested rows the job has not taken yet, newest last
+        self.job = JobRunner(self, replace=True, name="thumbnails")
+        self.job.partial.connect(self._on_thumbnail)
+        self.job.finished.connect(self._on_job_finished)
         self._placeholder = QPixmap(thumb_size, thumb_size)
         self._placeholder.fill(QColor(60, 60, 60))
         self.max_queue = 512
@@ -93,17 +95,21 @@ class DatasetTableModel(QAbstractTableModel):
         self.headers, self.columns = list(headers), list(columns)
         self._n = lengths.pop() if lengths else 0
         self._loader = loader
-        self._generation += 1
+        self._drop_requests()
         self._pix.clear()
-        self._pending.clear()
-        self._queue.clear()
         self.endResetModel()
 
     def shutdown(self) -> None:
-        """Drop queued requests and wait for running thumbnail jobs (call before closing)."""
-        self._queue.clear()
-        self._generation += 1
-        self._pool.waitForDone()
+        """Drop queued requests and join the thumbnail job (call before closing)."""
+        self._drop_requests()
+        self.job.shutdown()
+
+    def _drop_requests(self) -> None:
+        """Forget every request: the running job stops, and what it still delivers is dropped."""
+        self.job.discard()
+        self._queue.clear()  # the old job holds this deque: it finds it empty
+        self._queue = deque()
+        self._pending.clear()
 
     # -- model API ----------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -153,30 +159,28 @@ class DatasetTableModel(QAbstractTableModel):
             return
         self._pending.add(row)
         self._queue.append(row)
-        if len(self._queue) > self.max_queue:
-            for old in self._queue[: len(self._queue) - self.max_queue]:
-                self._pending.discard(old)
-            del self._queue[: len(self._queue) - self.max_queue]
-        self._pump()
+        while len(self._queue) > self.max_queue:
+            try:
+                self._pending.discard(self._queue.popleft())
+            except IndexError:  # the job took the rest meanwhile
+                break
+        if not self.job.is_running():
+            self.job.start(load_thumbnails, self._loader, self._queue)
 
-    def _pump(self) -> None:
-        while self._queue and self._inflight < self._pool.maxThreadCount():
-            row = self._queue.pop()
-            self._inflight += 1
-            self._pool.start(_ThumbJob(self._loader, row, self._generation, self._signals))
+    def _on_thumbnail(self, loaded: tuple) -> None:
+        row, qimg = loaded
+        self._pending.discard(row)
+        if qimg is not None:
+            self._pix[row] = QPixmap.fromImage(qimg)
+            while len(self._pix) > self._memory_items:
+                self._pix.popitem(last=False)
+            idx = self.index(row, 0)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+            self.thumbnailReady.emit(row)
 
-    def _on_done(self, generation: int, row: int, qimg) -> None:
-        self._inflight -= 1
-        if generation == self._generation:
-            self._pending.discard(row)
-            if qimg is not None:
-                self._pix[row] = QPixmap.fromImage(qimg)
-                while len(self._pix) > self._memory_items:
-                    self._pix.popitem(last=False)
-                idx = self.index(row, 0)
-                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
-                self.thumbnailReady.emit(row)
-        self._pump()
+    def _on_job_finished(self) -> None:
+        if self._queue:  # requested after the job had found the queue empty
+            self.job.start(load_thumbnails, self._loader, self._queue)
 
 
 class MaskFilterProxy(QSortFilterProxyModel):

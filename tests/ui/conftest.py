@@ -12,7 +12,7 @@ from tests.tiny_config import tiny_overrides
 @pytest.fixture
 def qapp_settings(qapp):
     """The QApplication configured like the app (INI settings under this test's XDG_CONFIG_HOME)."""
-    from app.ui.app import make_application
+    from app.ui.shell.app import make_application
 
     return make_application()
 
@@ -21,7 +21,7 @@ def qapp_settings(qapp):
 def demo_project(tmp_path: Path, demo_dataset_dir: Path):
     """A project on the session's small demo dataset with the tiny config (10 iterations, live metrics and previews)."""
     from app.backend.config import builtin_config
-    from app.ui.project import Project
+    from app.ui.shell.project import Project
 
     overrides = tiny_overrides(
         demo_dataset_dir, SOLVER__MAX_ITER=10, UI__METRICS_PERIOD=1, UI__PREVIEW_PERIOD=5, UI__PREVIEW_SAMPLES=1

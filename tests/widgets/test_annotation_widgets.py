@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
@@ -14,9 +16,13 @@ from app.widgets.uv_chart import UvChart
 
 def test_thumbnail_model_loads_lazily_off_thread_and_filters(qtbot) -> None:
     calls: list[int] = []
+    threads: set[str] = set()
 
     def loader(row: int):
         calls.append(row)
+        threads.add(threading.current_thread().name)
+        if row == 5:
+            raise OSError("unreadable file")
         return None if row == 3 else np.full((24, 32, 3), row, np.uint8)
 
     model = DatasetTableModel(thumb_size=32)
@@ -29,9 +35,12 @@ def test_thumbnail_model_loads_lazily_off_thread_and_filters(qtbot) -> None:
     assert got.args == [2] and model.has_thumbnail(2)
     pix = model.index(2, 0).data(Qt.ItemDataRole.DecorationRole)
     assert (pix.width(), pix.height()) == (32, 24)
-    model.request(3)  # unreadable: placeholder stays, no crash
-    qtbot.waitUntil(lambda: 3 in calls)
-    assert not model.has_thumbnail(3)
+    model.request(3)  # no image: placeholder stays
+    model.request(5)  # the loader raises: placeholder stays, the job goes on
+    model.request(6)
+    qtbot.waitUntil(lambda: model.has_thumbnail(6), timeout=5000)
+    assert not model.has_thumbnail(3) and not model.has_thumbnail(5) and sorted(calls[-3:]) == [3, 5, 6]
+    assert all(name.startswith("thumbnails-") for name in threads)  # off the GUI thread, on the model's job
     proxy = MaskFilterProxy()
     proxy.setSourceModel(model)
     proxy.set_mask(np.arange(10) >= 7)
@@ -43,6 +52,23 @@ def test_thumbnail_model_loads_lazily_off_thread_and_filters(qtbot) -> None:
         grid.activated.emit(proxy.index(1, 0))
     assert act.args == [8]
     model.shutdown()
+
+
+def test_thumbnail_job_takes_the_newest_request_first_and_stops_when_cancelled() -> None:
+    from collections import deque
+
+    from app.widgets.job_runner import TaskState
+    from app.widgets.thumbnail_grid import load_thumbnails
+
+    got: list = []
+    state = TaskState(lambda kind, value: got.append(value))
+    load_thumbnails(state, lambda row: np.full((4, 6, 3), row, np.uint8), deque([1, 2, 3]))
+    assert [row for row, _ in got] == [3, 2, 1]  # the rows a view painted last come first
+    assert (got[0][1].width(), got[0][1].height()) == (6, 4)
+    state.cancel()
+    queue = deque([7, 8])
+    load_thumbnails(state, lambda row: None, queue)
+    assert len(got) == 3 and list(queue) == [7, 8]
 
 
 def test_uv_chart_click_and_part(qtbot) -> None:

@@ -72,13 +72,10 @@ def unwrap_timestamps_us(raw_us: np.ndarray) -> tuple[np.ndarray, int]:
         wrap, and the number of wrap-arounds found. A backwards step of more than half the
         counter range counts as a wrap; a smaller one is left as is (an out-of-order packet).
     """
-    raw = np.asarray(raw_us, dtype=np.int64).reshape(-1)
-    if raw.size == 0:
-        return np.zeros(0, dtype=np.float64), 0
-    steps = np.diff(raw)
-    wrap_at = steps < -(WRAP_US // 2)
-    carry = np.concatenate([[0], np.cumsum(wrap_at)]) * WRAP_US
-    return (raw + carry).astype(np.float64) * 1e-6, int(wrap_at.sum())
+    from app.backend.data.csi.clock import unwrap_counter
+
+    seconds, report = unwrap_counter(raw_us, unit_s=1e-6, modulus=WRAP_US, source="device")
+    return seconds, report.wraps
 
 
 @dataclass

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from app.backend.atomic_write import atomic_write, atomic_write_json
-from app.backend.capture.align import Alignment, align_frames, unwrap_timestamps_us
+from app.backend.capture.align import Alignment, align_frames
 from app.backend.capture.coco_json import empty_dataset, read_json_or_none
 from app.backend.capture.frames import open_frames
 from app.backend.errors import DatasetError
@@ -192,20 +192,30 @@ def _load_state(out: Path, settings: dict, restart: bool) -> dict:
 
 
 def _intel_counters(rec) -> tuple[np.ndarray | None, int]:
-    """Sequence numbers (``bfee_count``) and timestamp wrap-arounds of an Intel 5300 log.
+    """Sequence numbers (Intel 5300 ``bfee_count``) and timestamp wrap-arounds of a CSI log.
 
-    Other sources have neither: ``(None, 0)``. ``read_csi`` has validated the file already.
+    Wrap-arounds come from the reader (``rec.meta["clock"]``, every capture tool); only
+    Intel logs carry usable sequence numbers (None otherwise). ``read_csi`` has validated
+    the file already.
     """
+    wraps = int(rec.meta.get("clock", {}).get("wraps", 0))
     if rec.source_format != "intel5300" or not rec.path:
-        return None, 0
+        return None, wraps
     import csiread
 
     parsed = csiread.Intel(rec.path, nrxnum=3, ntxnum=3, pl_size=0, if_report=False)
     parsed.read()
     bfee = np.asarray(parsed.bfee_count)
-    if bfee.shape != (rec.num_packets,):
-        return None, 0
-    return bfee, unwrap_timestamps_us(np.asarray(parsed.timestamp_low))[1]
+    return (bfee if bfee.shape == (rec.num_packets,) else None), wraps
+
+
+def _clock_note(rec) -> list[str]:
+    """Which clock the CSI timestamps come from (the sync only uses times relative to the first packet)."""
+    clock = rec.meta.get("clock")
+    if not clock:
+        return []
+    where = "the capture device's own clock" if clock["source"] == "device" else "the capture host's clock"
+    return [f"CSI timestamps: {where} ({rec.meta.get('tool', rec.source_format)}); aligned relative to the first packet"]
 
 
 def import_recording(
@@ -251,7 +261,7 @@ def import_recording(
     )
     align.stream.wraps = wraps
     summary = align.summary()
-    notes = list(rec.notes)
+    notes = list(rec.notes) + _clock_note(rec)
     done: dict = state["done"]
     done = {k: v for k, v in done.items() if (out / v["file_name"]).is_file() and (out / v["csi_file"]).is_file()}
     state["done"] = done

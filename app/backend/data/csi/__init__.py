@@ -9,7 +9,7 @@ Main entry points::
 No detectron2 import here: widgets may use these modules directly.
 """
 
-from app.backend.data.csi.readers import CSI_NPZ_FORMAT, read_csi, sniff_format, write_csi_npz
+from app.backend.data.csi.readers import CSI_FILE_EXTENSIONS, CSI_NPZ_FORMAT, read_csi, sniff_format, write_csi_npz
 from app.backend.data.csi.recording import CsiRecording
 from app.backend.data.csi.sanitize import (
     CsiStats,
@@ -29,6 +29,7 @@ from app.backend.data.csi.window import (
 )
 
 __all__ = [
+    "CSI_FILE_EXTENSIONS",
     "CSI_NPZ_FORMAT",
     "NONFINITE_POLICIES",
     "CsiInputParams",

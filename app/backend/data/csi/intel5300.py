@@ -12,8 +12,8 @@ file that fails any check never reaches it:
   the antenna permutation is a permutation of ``0..Nrx-1``.
 
 Timestamps: ``timestamp_low`` is the NIC's 1 MHz clock, low 32 bits (wraps every
-~71.6 minutes); it is unwrapped (every backwards step is one wrap-around) and converted
-to seconds. CSI values are csiread's raw ``csi`` (normalised to the NIC's internal
+~71.6 minutes); it is unwrapped and converted to seconds. A backwards step of less than
+half the counter range is an out-of-order packet, not a wrap (see :mod:`.clock`). CSI values are csiread's raw ``csi`` (normalised to the NIC's internal
 reference, permutation applied), not ``get_scaled_csi``.
 """
 
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.backend.data.csi.clock import WRAP_32, unwrap_counter
+from app.backend.data.csi.meta import antenna_notes
 from app.backend.data.csi.recording import CsiRecording
 from app.backend.errors import CsiFormatError
 
@@ -30,7 +32,6 @@ _MAX_ANTENNAS = 3
 _BFEE_HEADER = 20  # bytes of a 0xBB body before the CSI payload
 _MAC_MIN = 24
 _CSIREAD_BUFFER = 1024  # csiread reads each 0xBB/0xC1 body into a buffer of this size
-_CLOCK_WRAP = 2**32
 _MIN_BFEE_RECORD = 95  # 3 + 20 + 72 bytes: the smallest (1x1) CSI record
 
 
@@ -144,13 +145,8 @@ def _check_bfee(data: bytes, body: int, body_len: int, where: str, n_rec: int, p
 
 
 def unwrap_timestamp_low(ts_low: np.ndarray) -> np.ndarray:
-    """float64 seconds from the NIC's 32-bit microsecond counter, unwrapped at 2**32."""
-    t = np.asarray(ts_low, dtype=np.int64)
-    if t.size == 0:
-        return np.zeros(0, dtype=np.float64)
-    steps = np.diff(t) % _CLOCK_WRAP  # a backwards step is a wrap-around
-    micro = t[0] + np.concatenate([[0], np.cumsum(steps)])
-    return micro.astype(np.float64) * 1e-6
+    """float64 seconds from the NIC's 32-bit microsecond counter, unwrapped at 2**32 (wraps told from reorderings)."""
+    return unwrap_counter(ts_low, unit_s=1e-6, modulus=WRAP_32, source="device")[0]
 
 
 def read_intel5300(path: str, data: bytes) -> CsiRecording:
@@ -168,29 +164,14 @@ def read_intel5300(path: str, data: bytes) -> CsiRecording:
         parsed.read()
     except Exception as exc:  # csiread raises plain Exception/ValueError on broken packets
         raise CsiFormatError(f"{path}: csiread could not parse the Intel 5300 log: {exc}") from exc
-    csi = np.asarray(parsed.csi).astype(np.complex64)
+    csi = np.asarray(parsed.csi)
     if csi.shape[0] != n_bfee:
         raise CsiFormatError(f"{path}: csiread parsed {csi.shape[0]} of {n_bfee} CSI records")
     nrx = np.asarray(parsed.Nrx, dtype=np.int16)
     ntx = np.asarray(parsed.Ntx, dtype=np.int16)
+    seconds, clock = unwrap_counter(parsed.timestamp_low, unit_s=1e-6, modulus=WRAP_32, source="device", where=path)
     notes = [f"raw CSI from csiread ({n_bfee} packets, 30 subcarriers, up to 3x3 antennas)"]
-    notes += _antenna_notes(nrx, "RX", _MAX_ANTENNAS) + _antenna_notes(ntx, "TX", _MAX_ANTENNAS)
-    return CsiRecording(
-        amplitude=np.abs(csi).astype(np.float32),
-        phase=np.angle(csi).astype(np.float32),
-        timestamps=unwrap_timestamp_low(parsed.timestamp_low),
-        source_format="intel5300",
-        path=path,
-        nrx=nrx,
-        ntx=ntx,
-        notes=notes,
-    )
-
-
-def _antenna_notes(counts: np.ndarray, label: str, full: int) -> list[str]:
-    notes = []
-    for n in np.unique(counts):
-        if n < full:
-            k = int(np.count_nonzero(counts == n))
-            notes.append(f"{k} packet(s) carry {n} of {full} {label} antennas: the missing {label} column(s) are zero-filled")
-    return notes
+    notes += antenna_notes(nrx, "RX", _MAX_ANTENNAS) + antenna_notes(ntx, "TX", _MAX_ANTENNAS) + clock.notes()
+    meta = {"tool": "Linux 802.11n CSI Tool", "chip": "Intel 5300", "clock": clock.as_meta()}
+    kw = {"path": path, "nrx": nrx, "ntx": ntx, "notes": notes, "meta": meta}
+    return CsiRecording.from_complex(csi, seconds, finite=True, source_format="intel5300", **kw)

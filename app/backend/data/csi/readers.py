@@ -15,11 +15,16 @@ magic / structure      format                               result (P, S, R, T)
                        ``CSIphase``, float64 (R, S, P))
 ``MATLAB 7.3``/HDF5     MATLAB v7.3                          rejected: re-save with ``save(..., '-v7')``
 0xBB/0xC1 records       Intel 5300 ``.dat``                  (P, 30, 3, 3), see :mod:`.intel5300`
+Atheros status records  Atheros CSI Tool ``.dat``            (P, 52 | 108, 3, 3), see :mod:`.atheros`
+``CSI_DATA,`` lines     ESP32-CSI-Tool ``.csv``              (P, 48, 1, 1), see :mod:`.esp32`
+pcap magic              nexmon_csi ``.pcap``                 (P, 52 | 108 | 234, R, T), see :mod:`.nexmon`
+0x20150315 frames       PicoScenes ``.csi``                  (P, S, R, T), see :mod:`.picoscenes`
 =====================  ===================================  ==========================================
 
 Safety: NumPy files are always opened with ``allow_pickle=False`` (object arrays are
-refused), MATLAB files through ``scipy.io.loadmat`` (data only), Intel logs are fully
-validated before csiread sees them. Every problem raises
+refused), MATLAB files through ``scipy.io.loadmat`` (data only), capture-tool logs are
+fully validated before csiread sees them (files over :data:`MAX_LOG_BYTES` are refused
+before they are read; see :mod:`.framing` for the bound on what csiread allocates). Every problem raises
 :class:`app.backend.errors.CsiFormatError` whose message starts with the file path.
 
 Synthetic timestamps (files that carry none: MM-Fi, ``.npy``, ``.npz`` without
@@ -36,7 +41,11 @@ from pathlib import Path
 import numpy as np
 
 from app.backend.atomic_write import atomic_write
+from app.backend.data.csi.atheros import detect_atheros, read_atheros
+from app.backend.data.csi.esp32 import looks_like_esp32, read_esp32
 from app.backend.data.csi.intel5300 import looks_like_intel5300, read_intel5300
+from app.backend.data.csi.nexmon import PCAPNG_MAGIC, looks_like_pcap, read_nexmon
+from app.backend.data.csi.picoscenes import looks_like_picoscenes, read_picoscenes
 from app.backend.data.csi.recording import CsiRecording
 from app.backend.errors import CsiFormatError
 
@@ -46,15 +55,19 @@ CSI_NPZ_FORMAT = "wifi-densepose-csi/1"
 SYNTHETIC_RATE_HZ = 100.0
 #: Largest uncompressed ``.npz`` content accepted (guards against zip bombs).
 MAX_NPZ_BYTES = 2 * 1024**3
+#: Largest capture-tool log read (it is held in memory while it is validated).
+MAX_LOG_BYTES = 512 * 1024**2
 
 _HEAD_BYTES = 1024
+_TEXT_HEAD_BYTES = 64 * 1024  # how far a text file is searched for its first ESP32 CSI line
 
 
 def read_csi(path: str | os.PathLike) -> CsiRecording:
     """Read a CSI file of any supported format (sniffed from content).
 
     Args:
-        path: an Intel 5300 ``.dat``, MM-Fi ``.mat`` (v5/v7), ``.npy`` or ``.npz`` file.
+        path: an Intel 5300 or Atheros ``.dat``, ESP32-CSI-Tool ``.csv``, nexmon_csi
+            ``.pcap``, PicoScenes ``.csi``, MM-Fi ``.mat`` (v5/v7), ``.npy`` or ``.npz`` file.
 
     Returns:
         The recording: float32 amplitude and wrapped phase (P, S, R, T), timestamps (P,).
@@ -68,14 +81,12 @@ def read_csi(path: str | os.PathLike) -> CsiRecording:
         raise CsiFormatError(f"{p}: no such CSI file")
     if not os.path.isfile(p):
         raise CsiFormatError(f"{p}: not a file")
-    try:
-        with open(p, "rb") as f:
-            head = f.read(_HEAD_BYTES)
-    except OSError as exc:
-        raise CsiFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    head = _head(p, _HEAD_BYTES)
     if not head:
         raise CsiFormatError(f"{p}: empty file")
     kind = sniff_format(head)
+    if kind == "unknown" and _is_text(head):  # a serial log may start with a long boot message
+        kind = "esp32" if b"\nCSI_DATA," in _head(p, _TEXT_HEAD_BYTES) else kind
     if kind == "npz":
         return _read_npz(p)
     if kind == "npy":
@@ -86,20 +97,65 @@ def read_csi(path: str | os.PathLike) -> CsiRecording:
         raise CsiFormatError(
             f"{p}: MATLAB v7.3 (HDF5) files are not supported; re-save it in MATLAB with save(..., '-v7')"
         )
-    if kind == "intel5300":
-        try:
-            data = Path(p).read_bytes()
-        except OSError as exc:
-            raise CsiFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
-        return read_intel5300(p, data)
+    if kind in _LOG_READERS:
+        return _LOG_READERS[kind](p, _read_log(p))
+    if kind == "atheros":
+        layout = detect_atheros(head)
+        assert layout is not None
+        return read_atheros(p, _read_log(p), layout)
     ext = Path(p).suffix.lower()
-    hint = {".dat": "not a valid Intel 5300 log", ".mat": "not a MATLAB v5/v7 file",
-            ".npy": "not a NumPy .npy file", ".npz": "not a NumPy .npz archive"}.get(ext, "unrecognised CSI format")
-    raise CsiFormatError(f"{p}: {hint} (first bytes {head[:8].hex(' ')})")
+    hint = _HINTS.get(ext, "unrecognised CSI format")
+    raise CsiFormatError(f"{p}: {hint}")
+
+
+#: File endings of every CSI format :func:`read_csi` reads (the content decides the format; these word
+#: errors and file dialogs' filters).
+CSI_FILE_EXTENSIONS = (".dat", ".csv", ".pcap", ".csi", ".mat", ".npz", ".npy")
+
+_LOG_READERS = {"intel5300": read_intel5300, "esp32": read_esp32, "pcap": read_nexmon, "picoscenes": read_picoscenes}
+_HINTS = {
+    ".dat": "not a valid Intel 5300 or Atheros CSI Tool log",
+    ".mat": "not a MATLAB v5/v7 file",
+    ".npy": "not a NumPy .npy file",
+    ".npz": "not a NumPy .npz archive",
+    ".csv": "not an ESP32-CSI-Tool log (no CSI_DATA line in its first 64 KiB)",
+    ".pcap": "not a pcap capture",
+    ".csi": "not a PicoScenes .csi file (no frame header)",
+}
+
+
+def _is_text(head: bytes) -> bool:
+    return not head.translate(None, bytes(range(0x20, 0x7F)) + b"\t\r\n\x1b")  # ESC: coloured serial logs
+
+
+def _head(p: str, size: int) -> bytes:
+    try:
+        with open(p, "rb") as f:
+            return f.read(size)
+    except OSError as exc:
+        raise CsiFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+
+
+def _read_log(p: str) -> bytes:
+    """The whole content of a capture-tool log, refused above :data:`MAX_LOG_BYTES`."""
+    try:
+        size = os.path.getsize(p)
+        if size > MAX_LOG_BYTES:
+            raise CsiFormatError(
+                f"{p}: {size} bytes, more than the {MAX_LOG_BYTES} a capture log may have here; split it into shorter files"
+            )
+        return Path(p).read_bytes()
+    except OSError as exc:
+        raise CsiFormatError(f"{p}: cannot read: {exc.strerror or exc}") from exc
 
 
 def sniff_format(head: bytes) -> str:
-    """Format from the first bytes: 'npz', 'npy', 'mat5', 'mat73', 'intel5300' or 'unknown'."""
+    """Format from the first bytes: 'npz', 'npy', 'mat5', 'mat73', 'pcap', 'picoscenes', 'esp32',
+    'atheros', 'intel5300' or 'unknown'.
+
+    The Atheros check (lengths that add up, a plausible channel, tone and antenna counts)
+    is stricter than the Intel one, so it runs first.
+    """
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "npz"
     if head.startswith(b"\x93NUMPY"):
@@ -108,6 +164,14 @@ def sniff_format(head: bytes) -> str:
         return "mat73"
     if head.startswith(b"MATLAB 5.0"):
         return "mat5"
+    if looks_like_pcap(head) or head.startswith(PCAPNG_MAGIC):
+        return "pcap"
+    if looks_like_picoscenes(head):
+        return "picoscenes"
+    if looks_like_esp32(head):
+        return "esp32"
+    if detect_atheros(head) is not None:
+        return "atheros"
     if looks_like_intel5300(head):
         return "intel5300"
     return "unknown"

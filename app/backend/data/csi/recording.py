@@ -36,8 +36,9 @@ class CsiRecording:
         timestamps: float64 array (P,), seconds, non-decreasing. Intel 5300: the NIC's
             1 MHz ``timestamp_low`` counter unwrapped at its 2**32 wrap-around; sources
             without timestamps get synthetic ones (noted in ``notes``).
-        source_format: where the data came from: ``"intel5300"``, ``"mmfi-mat"``,
-            ``"npy"``, ``"npz"`` or ``"wifi-densepose-csi/1"`` (our sample format).
+        source_format: where the data came from: ``"intel5300"``, ``"atheros"``,
+            ``"esp32"``, ``"nexmon"``, ``"picoscenes"``, ``"mmfi-mat"``, ``"npy"``, ``"npz"``
+            or ``"wifi-densepose-csi/1"`` (our sample format).
         path: the file read, or None for in-memory data.
         nrx: int16 array (P,), receive antennas each packet actually carried (<= R).
         ntx: int16 array (P,), transmit streams each packet actually carried (<= T).
@@ -45,6 +46,10 @@ class CsiRecording:
             together, as read.
         notes: human-readable remarks on how the file was interpreted (zero-filled
             antennas, synthetic timestamps, ...).
+        meta: JSON-ready facts the capture tool recorded (``tool``, ``chip``,
+            ``bandwidth_mhz``, ``channel``, ``rssi_dbm``, ``clock``, ``subcarrier_index``:
+            the 802.11 tone index of each of the S subcarriers, ...); empty when unknown.
+            See ``docs/csi-formats.md`` for the keys of each format.
     """
 
     amplitude: np.ndarray
@@ -56,6 +61,7 @@ class CsiRecording:
     ntx: np.ndarray | None = None
     nonfinite_count: int = -1
     notes: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         where = self.path or "<in-memory CSI>"
@@ -88,6 +94,31 @@ class CsiRecording:
             self.nonfinite_count = int(np.count_nonzero(~np.isfinite(self.amplitude)))
             self.nonfinite_count += int(np.count_nonzero(~np.isfinite(self.phase)))
         self.notes = list(self.notes)
+        self.meta = dict(self.meta)
+
+    @classmethod
+    def from_complex(
+        cls,
+        csi: np.ndarray,
+        timestamps: np.ndarray,
+        *,
+        columns: np.ndarray | None = None,
+        antennas: tuple[int, int] | None = None,
+        finite: bool = False,
+        **kwargs: object,
+    ) -> CsiRecording:
+        """A recording from complex CSI (P, S0, R0, T0) of any complex dtype.
+
+        Args:
+            columns, antennas: as :func:`complex_to_polar`.
+            finite: the values are known to be finite (integers decoded by a capture tool),
+                so they are not counted again.
+            kwargs: the other fields (``source_format``, ``path``, ``nrx``, ...).
+        """
+        amp, pha = complex_to_polar(csi, columns, antennas)
+        if finite:
+            kwargs.setdefault("nonfinite_count", 0)
+        return cls(amplitude=amp, phase=pha, timestamps=timestamps, **kwargs)  # type: ignore[arg-type]
 
     @staticmethod
     def _antenna_counts(values: np.ndarray | None, full: int, p: int, name: str, where: str) -> np.ndarray:
@@ -163,6 +194,7 @@ class CsiRecording:
             ntx=self.ntx[sl],
             nonfinite_count=count,
             notes=list(self.notes),
+            meta=dict(self.meta),
         )
 
     def summary(self) -> str:
@@ -171,3 +203,33 @@ class CsiRecording:
         rate = self.packet_rate
         rate_s = f"{rate:.1f} pkt/s" if rate is not None else "rate n/a"
         return f"{self.source_format} P={p} S={s} R={r} T={t}, {self.duration:.3f} s, {rate_s}, {self.nonfinite_count} non-finite"
+
+
+def complex_to_polar(
+    csi: np.ndarray, columns: np.ndarray | None = None, antennas: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """float32 amplitude and phase (P, S, R, T) of complex CSI (P, S0, R0, T0) of any complex dtype.
+
+    Args:
+        columns: subcarriers of ``csi`` to keep, in order (None: all).
+        antennas: (R, T) of the result, at least (R0, T0); the extra pairs are zero.
+
+    Computed in float32 block by block of packets (cache-sized complex64 copies), straight
+    into the result arrays: several times faster than float64 and no full-size temporaries.
+    """
+    src = np.asarray(csi)
+    p, s0, r0, t0 = src.shape
+    if columns is not None and np.array_equal(columns, np.arange(s0)):
+        columns = None  # every subcarrier, in order: no selection pass
+    s = s0 if columns is None else len(columns)
+    r, t = antennas or (r0, t0)
+    make = np.empty if (r, t) == (r0, t0) else np.zeros
+    amp, pha = make((p, s, r, t), np.float32), make((p, s, r, t), np.float32)
+    step = max(1, 2**18 // max(1, s * r0 * t0))  # blocks of ~2 MB
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(0, p, step):
+            block = src[i : i + step] if columns is None else np.take(src[i : i + step], columns, axis=1)
+            block = block.astype(np.complex64, copy=False)
+            amp[i : i + step, :, :r0, :t0] = np.abs(block)
+            pha[i : i + step, :, :r0, :t0] = np.arctan2(block.imag, block.real)
+    return amp, pha

@@ -101,6 +101,7 @@ def summarize(proc: ProcessedRecording) -> dict:
             "residual_linear_slope": float(np.abs(residual).max()),
         },
         "notes": list(rec.notes),
+        "meta": dict(rec.meta),
     }
 
 
@@ -132,5 +133,28 @@ def format_summary(info: dict) -> str:
         f"                 removed slope mean |a1| {sp['removed_slope_mean_abs']:.4g} rad/subcarrier, "
         f"residual linear term {sp['residual_linear_slope']:.2g}",
     ]
+    lines += _meta_lines(info.get("meta") or {})
     lines += [f"note:            {n}" for n in info["notes"]]
     return "\n".join(lines)
+
+
+def _meta_lines(meta: dict) -> list[str]:
+    """Capture-tool facts (tool, chip, bandwidth, channel, RSSI, clock), one line each where known."""
+    out = []
+    device = ", ".join(str(meta[k]) for k in ("tool", "chip", "frontend") if meta.get(k))
+    if device:
+        out.append(f"recorded by:     {device}")
+    radio = [f"{meta[k]} {u}" for k, u in (("bandwidth_mhz", "MHz"), ("channel", "(channel)"), ("channel_mhz", "MHz"),
+                                           ("center_freq_mhz", "MHz")) if meta.get(k) is not None]  # fmt: skip
+    rssi = meta.get("rssi_dbm") or meta.get("rssi_db")
+    if rssi:
+        radio.append(f"RSSI {rssi['min']:g}..{rssi['max']:g} (median {rssi['median']:g})")
+    if radio:
+        out.append(f"radio:           {', '.join(radio)}")
+    clock = meta.get("clock")
+    if clock:
+        out.append(
+            f"clock:           {clock['source']} clock, {clock['wraps']} wrap(s), "
+            f"{clock['backward_steps']} step(s) back in time"
+        )
+    return out

@@ -14,8 +14,12 @@ Steps for a recording of N packets, S0 subcarriers, R0 x T0 antennas:
 2. non-finite policy (below);
 3. phase sanitization on the native subcarriers (time filter within the window);
 4. subcarriers: when S0 != S, amplitude and the (unwrapped or sanitized) phase are
-   resampled by linear interpolation over evenly spaced positions spanning the band
-   (first and last subcarriers stay aligned); raw phase is re-wrapped afterwards;
+   resampled by linear interpolation to S evenly spaced positions spanning the band
+   (first and last subcarriers stay aligned); raw phase is re-wrapped afterwards. When
+   the recording knows the 802.11 tone of each subcarrier (``meta["subcarrier_index"]``,
+   the capture-tool readers), positions are those tones, so the gaps a reader left
+   (DC, pilots) are bridged at their true frequency; otherwise subcarriers count as
+   evenly spaced;
 5. antennas: extra RX/TX beyond R/T are dropped (the first ones are kept); missing ones
    are zero-filled. Both are reported in the notes of :func:`build_model_input`.
 
@@ -127,26 +131,40 @@ def select_window(rec: CsiRecording, num_packets: int, start: int | None = None)
     return rec.slice_packets(start, start + num_packets)
 
 
-def resample_subcarriers(values: np.ndarray, num: int) -> np.ndarray:
-    """Linear interpolation along axis 1 of (P, S0, R, T) to ``num`` subcarriers (ends aligned)."""
+def resample_subcarriers(values: np.ndarray, num: int, positions: np.ndarray | None = None) -> np.ndarray:
+    """Linear interpolation along axis 1 of (P, S0, R, T) to ``num`` evenly spaced subcarriers (ends aligned).
+
+    ``positions``: increasing frequency position (e.g. 802.11 tone index) of each of the S0
+    subcarriers; None treats them as evenly spaced.
+    """
     s0 = values.shape[1]
     if s0 == num:
         return values
     if s0 == 1:
         return np.repeat(values, num, axis=1)
-    pos = np.linspace(0.0, s0 - 1, num)
-    i0 = np.clip(np.floor(pos).astype(np.int64), 0, s0 - 2)
-    w = (pos - i0).reshape(1, num, 1, 1)
+    pos = np.arange(s0, dtype=np.float64) if positions is None else np.asarray(positions, dtype=np.float64)
+    target = np.linspace(pos[0], pos[-1], num)
+    i0 = np.clip(np.searchsorted(pos, target, side="right") - 1, 0, s0 - 2)
+    w = ((target - pos[i0]) / (pos[i0 + 1] - pos[i0])).reshape(1, num, 1, 1)
     return values[:, i0] * (1.0 - w) + values[:, i0 + 1] * w
+
+
+def _tone_positions(win: CsiRecording) -> np.ndarray | None:
+    """The recording's tone index per subcarrier when known and strictly increasing, else None."""
+    tones = np.asarray(win.meta.get("subcarrier_index", []), dtype=np.float64)
+    if tones.shape != (win.num_subcarriers,) or tones.size < 2 or np.any(np.diff(tones) <= 0):
+        return None
+    return tones
 
 
 def _fit_antennas(x: np.ndarray, axis: int, n: int, label: str, notes: list[str]) -> np.ndarray:
     have = x.shape[axis]
+    key = f"INPUT.CSI.NUM_{label} {have}"
     if have > n:
-        notes.append(f"{have} {label} antennas in the file, the config uses the first {n}")
+        notes.append(f"{have} {label} antennas in the file, the config uses the first {n} ({key} uses all)")
         return np.take(x, np.arange(n), axis=axis)
     if have < n:
-        notes.append(f"{have} {label} antennas in the file, {n - have} more zero-filled for the config's {n}")
+        notes.append(f"{have} {label} antennas in the file, {n - have} more zero-filled for the config's {n} ({key} fits)")
         widths = [(0, 0)] * x.ndim
         widths[axis] = (0, n - have)
         return np.pad(x, widths)
@@ -177,15 +195,20 @@ def window_to_input(win: CsiRecording, params: CsiInputParams) -> tuple[np.ndarr
         amp, n_amp = repair_nonfinite(amp)
         pha, n_pha = repair_nonfinite(pha, circular=True)
         notes.append(f"repaired {n_amp + n_pha} non-finite value(s) by interpolation")
+    tones = _tone_positions(win)
     if params.sanitize_phase:
         pha = sanitize_phase(pha, params.median_kernel, params.uniform_kernel)
-        pha = resample_subcarriers(pha, params.num_subcarriers)
+        pha = resample_subcarriers(pha, params.num_subcarriers, tones)
     elif win.num_subcarriers != params.num_subcarriers:
-        pha = resample_subcarriers(np.unwrap(pha.astype(np.float64), axis=1), params.num_subcarriers)
+        pha = resample_subcarriers(np.unwrap(pha.astype(np.float64), axis=1), params.num_subcarriers, tones)
         pha = np.angle(np.exp(1j * pha))
     if win.num_subcarriers != params.num_subcarriers:
-        notes.append(f"{win.num_subcarriers} subcarriers linearly resampled to {params.num_subcarriers}")
-    amp = resample_subcarriers(amp, params.num_subcarriers)
+        span = "" if tones is None else f" (tones {tones[0]:g}..{tones[-1]:g}, gaps bridged at their frequency)"
+        notes.append(
+            f"{win.num_subcarriers} subcarriers{span} linearly resampled to {params.num_subcarriers} "
+            f"(INPUT.CSI.NUM_SUBCARRIERS {win.num_subcarriers} uses them as they are)"
+        )
+    amp = resample_subcarriers(amp, params.num_subcarriers, tones)
     x = np.stack([amp, pha]).astype(np.float32)  # (2, P, S, R, T)
     x = _fit_antennas(x, 3, params.num_rx, "RX", notes)
     x = _fit_antennas(x, 4, params.num_tx, "TX", notes)

@@ -1,0 +1,1 @@
+"""Dataset view: browse, filter and annotate datasets; the annotation editor and model-assisted labelling."""

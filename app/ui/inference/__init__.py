@@ -1,0 +1,1 @@
+"""Inference view: run a checkpoint on a sample, an image or a CSI file; overlays."""

@@ -1,0 +1,1 @@
+"""MTN preview: what the modality-translation network makes of a CSI recording, window by window."""

@@ -1,0 +1,34 @@
+"""The app's names and its QApplication (INI preferences under ``$XDG_CONFIG_HOME``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP_NAME = "WiFi DensePose Studio"
+ORG_NAME = "WiFiDensePoseStudio"
+
+
+def settings_dir() -> Path:
+    """Folder of the INI preferences: ``$XDG_CONFIG_HOME`` (default ``~/.config``)."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+
+
+def make_application(argv: list[str] | None = None):
+    """The process-wide QApplication (created once), with names and an INI QSettings location.
+
+    Preferences are INI files under :func:`settings_dir` (so tests isolate them through
+    ``XDG_CONFIG_HOME``); the path is set on every call because tests change it.
+    """
+    os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORG_NAME)
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(settings_dir()))
+    return app
+

@@ -1,0 +1,65 @@
+"""Main window: first launch opens the demo project, views build, undo follows the visible view."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from app.ui.shell.project import Project
+
+
+def test_first_launch_opens_the_demo_project_without_questions(qtbot, qapp_settings) -> None:
+    from app.backend.paths import default_demo_root, default_project_dir
+    from app.ui.shell.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.discard_unsaved_on_close = True
+    with qtbot.waitSignal(win.projectOpened, timeout=300_000) as opened:
+        win.show()
+    assert Path(opened.args[0]) == default_project_dir()
+    assert (default_demo_root() / "train.json").is_file()
+    assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == [
+        "Dataset", "MTN Preview", "Config", "Training", "Inference"]
+    cfg = win.config_view.current_config()
+    assert str(default_demo_root()) == cfg.DATASETS.DEMO.ROOT
+    assert "wifi_demo_train" in win.dataset_label.text()
+    assert win.device_label.text().startswith(("CPU", "GPU"))
+    assert win.inference_view.sample_combo.count() > 0
+    # preferences live under this test's XDG_CONFIG_HOME (INI)
+    settings_root = Path(os.environ["XDG_CONFIG_HOME"])
+    assert any(settings_root.rglob("*.ini"))
+    assert win.recent_projects()[0] == str(default_project_dir())
+    win.close()
+
+
+def test_undo_redo_through_the_edit_menu(qtbot, qapp_settings, demo_project: Project) -> None:
+    from app.ui.shell.main_window import MainWindow
+
+    win = MainWindow(project=str(demo_project.root), open_initial=False)
+    qtbot.addWidget(win)
+    win.discard_unsaved_on_close = True  # no blocking question when a failed assertion leaves edits
+    win.open_project(demo_project.root)
+    win.tabs.setCurrentWidget(win.config_view)
+    assert win.undo_group.activeStack() is win.config_view.form.undo_stack
+    before = win.config_view.current_config().SOLVER.BASE_LR
+    win.config_view.set_value("SOLVER.BASE_LR", 0.123)
+    assert "Config: config.yaml*" in win.config_label.text()
+    win.undo_action.trigger()
+    assert before == win.config_view.current_config().SOLVER.BASE_LR
+    win.tabs.setCurrentWidget(win.training_view)
+    assert win.undo_group.activeStack() is None
+    assert win.recent_projects() == [str(demo_project.root)]
+    win.close()
+
+
+def test_opening_a_broken_project_shows_an_error(qtbot, qapp_settings, tmp_path: Path) -> None:
+    from app.ui.shell.main_window import MainWindow
+
+    win = MainWindow(open_initial=False)
+    qtbot.addWidget(win)
+    (tmp_path / "project.wdsproj").write_text("{not json")
+    win._try_open(str(tmp_path))
+    assert win.error_dialogs and "cannot read project file" in win.error_dialogs[-1].message_label.text()
+    assert win.project is None
+    win.close()
