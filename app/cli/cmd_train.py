@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+NOTHING_TO_EVALUATE = "nothing to evaluate: set MODEL.WEIGHTS (or use --resume with a trained OUTPUT_DIR)"
+
+
 def check_args(args: argparse.Namespace) -> None:
     """Fail fast, in the launching process, on arguments and configs that cannot work."""
     # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
@@ -60,6 +63,8 @@ def check_args(args: argparse.Namespace) -> None:
     if args.num_machines > 1 and args.dist_url == "auto":
         raise UserError("multi-machine jobs need --dist-url tcp://HOST:PORT of machine 0")
     cfg = load_config(args.config_file or None, list(args.opts or []))  # raises ConfigError (exit 2)
+    if getattr(args, "eval_only", False) and not cfg.MODEL.WEIGHTS and not getattr(args, "resume", False):
+        raise UserError(NOTHING_TO_EVALUATE)  # before the demo data is made (minutes) for nothing
     ensure_demo_data(cfg)
 
 
@@ -232,7 +237,7 @@ def evaluate(cfg, resume: bool = False) -> dict:
     model = Trainer.build_model(cfg)
     checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR)
     if not cfg.MODEL.WEIGHTS and not (resume and checkpointer.has_checkpoint()):
-        raise UserError("nothing to evaluate: set MODEL.WEIGHTS (or use --resume with a trained OUTPUT_DIR)")
+        raise UserError(NOTHING_TO_EVALUATE)
     checkpointer.resume_or_load(cfg.MODEL.WEIGHTS, resume=resume)
     results = Trainer.test(cfg, model)
     return {k: float(v) for k, v in flatten_results_dict(results or {}).items() if isinstance(v, (int, float))}
