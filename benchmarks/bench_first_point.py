@@ -39,14 +39,17 @@ def cache_state() -> str:
     return "warm" if folder.is_dir() and any(folder.iterdir()) else "cold"
 
 
-def one_run(opts: list[str], timeout: float) -> tuple[float, str, float]:
+def one_run(opts: list[str], timeout: float, log_path: str = "") -> tuple[float, str, float]:
     """(seconds to the first metrics.json line, that line's phase, seconds from SIGINT to exit)."""
     with tempfile.TemporaryDirectory(prefix="first_point_") as tmp:
         metrics = Path(tmp) / "metrics.json"
         cmd = [sys.executable, str(REPO / "main.py"), "train", "--config-file",
                str(REPO / "resources/configs/demo_cpu.yaml"), *opts, "OUTPUT_DIR", tmp]  # fmt: skip
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = open(log_path, "a", encoding="utf-8") if log_path else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+        if log_path:
+            print(f"=== bench_first_point: launched at {time.strftime('%H:%M:%S')}", file=log, flush=True)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         first, phase = float("nan"), "none"
         try:
             while time.perf_counter() - start < timeout and proc.poll() is None:
@@ -63,11 +66,19 @@ def one_run(opts: list[str], timeout: float) -> tuple[float, str, float]:
             stop = time.perf_counter()
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
+                if log_path:
+                    print(
+                        f"=== bench_first_point: first point seen, SIGINT sent at {time.strftime('%H:%M:%S')}",
+                        file=log,
+                        flush=True,
+                    )
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            if log_path:
+                log.close()
         return first, phase, time.perf_counter() - stop
 
 
@@ -77,6 +88,7 @@ def main() -> int:
     ap.add_argument(
         "--timeout", type=float, default=300.0, help="give up waiting for the first point after this many seconds"
     )
+    ap.add_argument("--log", default="", help="append the runs' output to this file (where the seconds went)")
     ap.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides of demo_cpu.yaml")
     args = ap.parse_args()
     print(describe())
@@ -84,7 +96,7 @@ def main() -> int:
     print("|---|---|---|---|---|")
     for i in range(args.runs):
         cache = cache_state()
-        first, phase, stop = one_run(list(args.opts), args.timeout)
+        first, phase, stop = one_run(list(args.opts), args.timeout, args.log)
         print(f"| {i + 1} | {cache} | {first:.1f} s | {phase} | {stop:.1f} s |", flush=True)
     print(describe())
     return 0

@@ -20,7 +20,7 @@ import pytest
 from app.backend.engine import PHASES, TrainControl, hooks, run_training
 from app.backend.engine.hooks import PhaseProgress
 
-#: The tests' guard against a stop that hangs (the 2-second goal is measured by benchmarks/bench_stop_latency.py).
+#: The tests' guard against a stop that hangs (the 2-second goal needs a quiet machine: no benchmark measures it yet).
 HANG_S = 60.0
 
 
