@@ -206,12 +206,15 @@ class AtomicCheckpointer(DetectionCheckpointer):
     Same constructor and API as detectron2's (``save``, ``load``, ``resume_or_load``,
     ``has_checkpoint``, ``get_checkpoint_file``); see the module docstring for the
     guarantees. ``min_loaded_fraction`` (set it from ``MODEL.MIN_LOADED_FRACTION``): the
-    least share of the model's parameter values a weights file must cover.
+    least share of the model's parameter values a weights file must cover. :attr:`saved` lists
+    what this instance wrote (a run tells its own checkpoints from older ones in the same folder).
     """
 
     def __init__(self, model: torch.nn.Module, save_dir: str = "", *, min_loaded_fraction: float = 0.0, **kwargs: Any) -> None:
         super().__init__(model, save_dir, **kwargs)
         self.min_loaded_fraction = float(min_loaded_fraction)
+        #: (path, iteration or None) of each checkpoint this checkpointer wrote, oldest first.
+        self.saved: list[tuple[str, int | None]] = []
 
     def save(self, name: str, **kwargs: Any) -> None:
         if not self.save_dir or not self.save_to_disk:
@@ -226,6 +229,8 @@ class AtomicCheckpointer(DetectionCheckpointer):
         self.logger.info("Saving checkpoint to %s", save_file)
         atomic_write(save_file, lambda f: torch.save(data, f), check=lambda tmp: self._before_replace(str(tmp)))
         self.tag_last_checkpoint(basename)
+        it = kwargs.get("iteration")
+        self.saved.append((save_file, None if it is None else int(it)))
 
     def _before_replace(self, tmp_path: str) -> None:
         """Called between the complete write of the temp file and its rename (no-op; tests inject faults here)."""

@@ -216,7 +216,15 @@ def add_solver_config(cfg: CfgNode) -> None:
     # detectron2's key, with the meaning this project gives it on CPUs
     CONFIG_HELP["SOLVER.AMP.ENABLED"] = (
         "Mixed precision training: float16 with a gradient scaler on a CUDA GPU (detectron2's AMPTrainer); "
-        "bfloat16 autocast on a CPU with native bfloat16 (AVX512-BF16 or AMX), float32 with a warning on other CPUs."
+        "bfloat16 autocast on a CPU with native bfloat16 (AVX512-BF16 or AMX), float32 with a warning on other CPUs "
+        "(SOLVER.AMP.CPU_BF16 forces either)."
+    )
+    d(
+        "SOLVER.AMP.CPU_BF16",
+        "auto",
+        "With SOLVER.AMP.ENABLED on a CPU: 'auto' = bfloat16 autocast where the CPU runs bfloat16 natively, else "
+        "float32; 'off' = always float32; 'on' = always bfloat16 (slower than float32 where it is emulated). "
+        "The environment variable WDS_CPU_BF16=0|1|auto overrides it.",
     )
 
 
