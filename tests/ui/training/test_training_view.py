@@ -141,8 +141,9 @@ def test_mtn_pretraining_shows_progress_and_stops(qtbot, view, demo_project: Pro
     with qtbot.waitSignal(view.runFinished, timeout=RUN_TIMEOUT_MS) as done:
         view.stop_button.click()
     summary = done.args[0]
-    assert summary["status"] == "stopped" and summary["message"] == "stopped during MTN pretraining", summary
-    assert summary["last_checkpoint"] == ""
+    assert summary["status"] == "stopped", summary
+    assert summary["message"] == "stopped during MTN pretraining; nothing was saved (training had not started)"
+    assert summary["last_checkpoint"] == "" and summary["resumable"] is False
     assert view.start_button.isEnabled() and not view.is_running()
     assert not view.resume_ckpt_button.isEnabled()  # nothing to resume
     assert view.status_label.text() == "Stopped: nothing was saved"
