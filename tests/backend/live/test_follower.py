@@ -221,3 +221,28 @@ def test_files_that_are_no_growing_log_are_refused(tmp_path: Path, capture_tools
     recs, _ = follow(follower, 13)
     follower.close()
     assert sum(r.num_packets for r in recs) == 13 and follower.kind == "esp32"
+
+
+def test_times_go_on_across_a_clock_wrap_between_two_reads(intel_dat: Path, tmp_path: Path) -> None:
+    """The NIC's 32-bit microsecond clock wraps between two polls: the second piece continues the first."""
+    data = bytearray(intel_dat.read_bytes())
+    fr = walk_records(bytes(data), 0, len_at=0, len_dtype=">u2", overhead=2)
+    for k, o in enumerate(fr.offsets[:100].tolist()):  # 1 ms apart, wrapping at packet 50
+        data[o + 3 : o + 7] = ((2**32 - 50_000 + 1000 * k) % 2**32).to_bytes(4, "little")
+    whole = tmp_path / "whole.dat"
+    whole.write_bytes(bytes(data[: int(fr.offsets[100])]))
+    ref = read_csi(whole)
+    assert ref.meta["clock"]["wraps"] == 1
+    log = tmp_path / "csi.dat"
+    log.write_bytes(bytes(data[: int(fr.offsets[60])]))  # the wrap is inside the first piece ...
+    follower = LogFollower(log, poll_s=0.001)
+    try:
+        first, _ = follow(follower, 60)
+        with open(log, "ab") as f:
+            f.write(bytes(data[int(fr.offsets[60]) : int(fr.offsets[100])]))
+        second, _ = follow(follower, 40)  # ... so this one starts at raw times just above 0
+    finally:
+        follower.close()
+    times = np.concatenate([r.timestamps for r in first + second])
+    np.testing.assert_allclose(times, ref.timestamps, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(np.diff(times), 0.001, atol=1e-9)
