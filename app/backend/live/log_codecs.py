@@ -75,13 +75,17 @@ class LogCodec:
         raise NotImplementedError
 
     def next_start(self, buf: bytes, start: int) -> tuple[bool, int]:
-        """After corruption: (True, offset) of the first plausible record start from ``start``, else
-        (False, the first offset that cannot be decided yet, or the buffer's end)."""
+        """After corruption: (True, offset) of the first record start from ``start``, else (False, the
+        first offset that cannot be decided yet, or the buffer's end).
+
+        A start counts when a record can start there and another can start where it ends (or its
+        end is not written yet): bytes inside a corrupted record rarely pass both.
+        """
         for at in range(start, len(buf)):
             ok = self.plausible(buf, at)
             if ok is None:
                 return False, at
-            if ok and self.length_at(buf, at) <= self.max_record:
+            if ok and (n := self.length_at(buf, at)) <= self.max_record and self.plausible(buf, at + n) is not False:
                 return True, at
         return False, len(buf)
 

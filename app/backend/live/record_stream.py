@@ -62,6 +62,7 @@ class RecordStream:
         self._pending = b""
         self._offset = 0  # bytes of the log consumed before _pending
         self._search: int | None = None  # after corruption: where in _pending to look for the next record
+        self._in_stretch = False  # inside a corrupted stretch already counted
         self._last_time: float | None = None
 
     @property
@@ -124,6 +125,8 @@ class RecordStream:
                 chunk.recording = self._read(buf[: recs.end])
         except CsiFormatError:
             return None
+        if recs.count:
+            self._in_stretch = False
         return recs.end
 
     def _complete_count(self, parts: list[bytes], recs: Records | None = None) -> int:
@@ -164,6 +167,7 @@ class RecordStream:
                 problem = self._check_alone(record)
                 if problem is None:
                     good.append(record)
+                    self._in_stretch = False
                     pos += n
                     continue
                 self._report(chunk, pos, problem)
@@ -189,6 +193,11 @@ class RecordStream:
         return None
 
     def _report(self, chunk: Chunk, pos: int, problem: str) -> None:
+        """Count a corrupted stretch once: a false start found inside it while looking for the next
+        record is part of it (the stretch ends at the next record that reads)."""
+        if self._in_stretch:
+            return
+        self._in_stretch = True
         chunk.bad += 1
         chunk.messages.append(f"{self.where}: corrupted record at byte {self._offset + pos} skipped: {problem}")
 
