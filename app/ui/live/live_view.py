@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -47,6 +49,8 @@ from app.widgets.strip_chart import StripChart
 SOURCES = (("follow", "Follow a log as it is written"), ("replay", "Replay a recording or dataset"),
            ("udp", "nexmon_csi UDP"))
 REDRAW_MS = 100
+#: Long side (pixels) the overlay is drawn at, at least: an integer multiple of the MTN output's.
+DRAW_SIZE = 480
 EMPTY = "Choose a source and a checkpoint, then Start: a log a capture tool is writing, a recording to replay, or an address nexmon_csi sends to."
 
 
@@ -106,6 +110,8 @@ class LiveView(QWidget):
         self.rate_spin.setDecimals(0)
         self.rate_spin.setSpecialValueText("as recorded")
         self.rate_spin.setSuffix(" packets/s")
+        self.loop_check = QCheckBox("Loop", self)
+        self.loop_check.setToolTip("start the replay over when it ends")
         self.address_edit = QLineEdit("0.0.0.0:5500", self)
         self.hop_spin = QSpinBox(self)
         self.hop_spin.setRange(0, 10_000)
@@ -130,7 +136,8 @@ class LiveView(QWidget):
         self.record_button.toggled.connect(self._on_record_toggled)
 
         row1 = QHBoxLayout()
-        for w in (self.kind_combo, self.path_edit, self.path_button, self.rate_spin, self.address_edit, self.hop_spin):
+        for w in (self.kind_combo, self.path_edit, self.path_button, self.rate_spin, self.loop_check, self.address_edit,
+                  self.hop_spin):
             row1.addWidget(w, 1 if w is self.path_edit or w is self.address_edit else 0)
         row2 = QHBoxLayout()
         row2.addWidget(QLabel("Checkpoint", self))
@@ -164,11 +171,13 @@ class LiveView(QWidget):
         charts = QSplitter(Qt.Orientation.Vertical, self)
         charts.addWidget(self.amplitude_chart)
         charts.addWidget(self.people_chart)
+        charts.setMinimumWidth(420)
         body = QSplitter(self)
         body.addWidget(image_box)
         body.addWidget(charts)
-        body.setStretchFactor(0, 3)
-        body.setStretchFactor(1, 2)
+        body.setStretchFactor(0, 1)
+        body.setStretchFactor(1, 1)
+        body.setSizes([700, 600])
         layout = QVBoxLayout(self)
         layout.addLayout(row1)
         layout.addLayout(row2)
@@ -190,12 +199,13 @@ class LiveView(QWidget):
     def set_checkpoint(self, path: str) -> None:
         self.ckpt_edit.setText(path)
 
-    def set_source(self, kind: str, path: str = "", rate: float | None = None, address: str = "") -> None:
-        """Choose the source: ``kind`` follow | replay | udp; ``rate`` None = as recorded."""
+    def set_source(self, kind: str, path: str = "", rate: float | None = None, address: str = "", loop: bool = False) -> None:
+        """Choose the source: ``kind`` follow | replay | udp; ``rate`` None = as recorded; ``loop`` a replay."""
         self.kind_combo.setCurrentIndex([k for k, _ in SOURCES].index(kind))
         if path:
             self.path_edit.setText(path)
         self.rate_spin.setValue(rate or 0.0)
+        self.loop_check.setChecked(loop)
         if address:
             self.address_edit.setText(address)
 
@@ -204,7 +214,8 @@ class LiveView(QWidget):
 
         kind = self.kind_combo.currentData()
         rate = self.rate_spin.value() or None
-        return SourceSpec(kind, path=self.path_edit.text().strip(), rate=rate, address=self.address_edit.text().strip())
+        return SourceSpec(kind, path=self.path_edit.text().strip(), rate=rate, address=self.address_edit.text().strip(),
+                          loop=self.loop_check.isChecked())
 
     def is_running(self) -> bool:
         return self.job.is_running()
@@ -345,7 +356,11 @@ class LiveView(QWidget):
 
         background = result.mtn_image if result.mtn_image is not None else np.zeros_like(result.overlay)
         self.mtn_view.set_image(background)
-        self.overlay_view.set_image(render_overlay(background, result.prediction, self.controls.overlay_options()))
+        # drawn at display size (the prediction is rescaled), so lines and labels stay sharp on a small MTN output
+        h, w = background.shape[:2]
+        scale = max(1, DRAW_SIZE // max(h, w))
+        big = cv2.resize(background, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST)
+        self.overlay_view.set_image(render_overlay(big, result.prediction, self.controls.overlay_options()))
         self._drawn_index = result.index
         self.resultShown.emit(result.index)
 
@@ -364,8 +379,8 @@ class LiveView(QWidget):
         self.start_button.setIcon(icon(QStyle.StandardPixmap.SP_MediaStop if running else QStyle.StandardPixmap.SP_MediaPlay))
         self.pause_button.setEnabled(running)
         self.record_button.setEnabled(running)
-        for w in (self.kind_combo, self.path_edit, self.path_button, self.rate_spin, self.address_edit, self.hop_spin,
-                  self.ckpt_edit, self.ckpt_button, self.config_button):
+        for w in (self.kind_combo, self.path_edit, self.path_button, self.rate_spin, self.loop_check, self.address_edit,
+                  self.hop_spin, self.ckpt_edit, self.ckpt_button, self.config_button):
             w.setEnabled(not running)
         if not running:
             self._on_kind_changed()
@@ -393,6 +408,7 @@ class LiveView(QWidget):
         for w in (self.path_edit, self.path_button):
             w.setVisible(kind != "udp")
         self.rate_spin.setVisible(kind == "replay")
+        self.loop_check.setVisible(kind == "replay")
         self.address_edit.setVisible(kind == "udp")
 
     @Slot()

@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -56,7 +57,10 @@ def test_a_replay_shows_predictions_charts_and_records(qtbot, view, intel_dat: P
     assert view.start_button.text() == "Stop" and not view.path_edit.isEnabled()
     mtn, overlay = view.mtn_view.image(), view.overlay_view.image()
     assert mtn is not None and mtn.shape[:2] == tuple(view._config().MODEL.MTN.OUTPUT_SIZE)
-    assert mtn.dtype == np.uint8 and not np.array_equal(overlay, mtn)  # people drawn over the MTN output
+    scale = overlay.shape[0] // mtn.shape[0]  # drawn at display size
+    assert scale > 1 and overlay.shape == (mtn.shape[0] * scale, mtn.shape[1] * scale, 3)
+    plain = cv2.resize(mtn, overlay.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    assert mtn.dtype == np.uint8 and not np.array_equal(overlay, plain)  # people drawn over the MTN output
     record = tmp_path / "live.jsonl"
     assert view.start_recording(str(record))
     qtbot.waitUntil(lambda: view.amplitude_chart.series_names() != [], timeout=60_000)
