@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 from collections.abc import Callable
@@ -95,9 +96,31 @@ def atomic_write(
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, durable: bool = True, **dumps: Any) -> Path:
-    """:func:`atomic_write` of ``json.dumps(obj, **dumps)`` as UTF-8 (``ensure_ascii=False`` unless given)."""
+    """:func:`atomic_write` of ``json.dumps(obj, **dumps)`` as UTF-8 (``ensure_ascii=False`` unless given).
+
+    Strict JSON: NaN and infinities raise ValueError naming where they are (nothing is written),
+    since no JSON reader but Python's accepts them.
+    """
     dumps.setdefault("ensure_ascii", False)
-    return atomic_write(path, json.dumps(obj, **dumps), durable=durable)
+    try:
+        text = json.dumps(obj, allow_nan=False, **dumps)
+    except ValueError:
+        raise ValueError(f"{path} not written: {', '.join(non_finite_places(obj))} is not a finite number") from None
+    return atomic_write(path, text, durable=durable)
+
+
+def non_finite_places(obj: Any, limit: int = 3) -> list[str]:
+    """Where JSON-like ``obj`` holds NaN or an infinity, e.g. ``["after.keypoints[4]"]`` (at most ``limit``)."""
+    out: list[str] = []
+    stack: list[tuple[Any, str]] = [(obj, "")]
+    while stack and len(out) < limit:
+        node, path = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            out.append(path.lstrip(".") or "the value")
+        elif isinstance(node, (dict, list, tuple)):
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            stack += [(v, f"{path}.{k}" if isinstance(k, str) else f"{path}[{k}]") for k, v in items]
+    return out
 
 
 def replace_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, durable: bool = True) -> Path:

@@ -10,11 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from tests.backend.engine.tiny_config import one_thread, tiny_opts
 
 from app.backend.config import builtin_config
 from app.backend.data.csi import read_csi
 from app.cli import main
+from tests.tiny_config import one_thread, tiny_opts
 
 CLOCKS = {"atheros": "device", "esp32": "device", "nexmon": "host", "picoscenes": "device"}
 

@@ -5,19 +5,25 @@ dicts an edit touches, so saving an unedited file reproduces every field (``info
 ``licenses``, ``categories``, ``dp_masks``, custom keys) and readers (pycocotools,
 detectron2's ``load_coco_json``, our loader) see the same data before and after a save.
 Annotations are written grouped by image in image order (the order readers use).
+
+Non-finite numbers (``NaN``, ``Infinity``) are dealt with when the document is built
+(:mod:`app.backend.annotations.finite`): :attr:`AnnotationDocument.repairs` and
+:attr:`AnnotationDocument.non_finite` say what was found; the document never holds one after.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.backend.annotations.finite import may_hold_non_finite, repair_non_finite
 from app.backend.annotations.model import Person
 from app.backend.annotations.ops import Op, OpConflictError
-from app.backend.data.validate import check_dataset, resolve_path
+from app.backend.data.validate import check_dataset, is_id, resolve_path
 from app.backend.errors import DatasetError
 
 MAX_PROBLEMS = 20
@@ -29,15 +35,22 @@ class AnnotationDocument:
     Args:
         data: the parsed JSON (a dict with ``images``, ``annotations``, ``categories``...).
         path: the file it came from (used to resolve relative ``file_name``/``csi_file``).
+        finite: the caller knows ``data`` holds no NaN or infinity (skips the search for them).
+
+    Attributes:
+        repairs: what was changed at open (a non-finite ``area`` recomputed), one line each.
+        non_finite: every other non-finite value, now ``null`` (problems: the file is not
+            overwritten), one line each.
 
     Raises:
         DatasetError: when ``data`` is not COCO-shaped (the message says what is wrong).
     """
 
-    def __init__(self, data: Any, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, data: Any, path: str | os.PathLike[str] | None = None, *, finite: bool = False) -> None:
         self.path = None if path is None else Path(path)
         if not isinstance(data, dict):
             raise DatasetError(f"{self._name()}: the top level is not a JSON object (not a COCO file)")
+        self.repairs, self.non_finite = ([], []) if finite else repair_non_finite(data)
         images = data.get("images")
         if not isinstance(images, list):
             raise DatasetError(f"{self._name()}: no 'images' list (not a COCO file)")
@@ -63,6 +76,7 @@ class AnnotationDocument:
             if isinstance(ann_id, int) and ann_id > max_id:
                 max_id = ann_id
         self._next_id = max_id + 1
+        self._ids = Counter(a.get("id") for a in self.iter_anns() if is_id(a.get("id")))
 
     # -- loading --------------------------------------------------------------------
     @classmethod
@@ -77,13 +91,21 @@ class AnnotationDocument:
 
     @classmethod
     def from_bytes(cls, raw: bytes, path: str | os.PathLike[str] | None = None) -> AnnotationDocument:
+        constants: list[str] = []
+
+        def constant(name: str) -> float:
+            constants.append(name)
+            return float(name)
+
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, parse_constant=constant)
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
         except UnicodeDecodeError:
             raise DatasetError(f"{path}: not a UTF-8 text file") from None
-        return cls(data, path)
+        except RecursionError:
+            raise DatasetError(f"{path}: JSON nested too deeply") from None
+        return cls(data, path, finite=not may_hold_non_finite(raw, bool(constants)))
 
     def _name(self) -> str:
         return str(self.path) if self.path is not None else "dataset"
@@ -115,6 +137,9 @@ class AnnotationDocument:
 
     def person(self, image_id: int, index: int) -> Person:
         return Person.from_ann(self._anns[image_id][index])
+
+    def ann_id_in_use(self, ann_id: Any) -> bool:
+        return is_id(ann_id) and self._ids[ann_id] > 0
 
     def new_ann_id(self) -> int:
         """A fresh annotation id (never reused within this document)."""
@@ -154,6 +179,7 @@ class AnnotationDocument:
             if not 0 <= index <= len(people):
                 raise OpConflictError(f"cannot insert a person at {index} (image has {len(people)})")
             people.insert(index, dict(op["ann"]))
+            self._count_id(op["ann"], 1)
             ann_id = op["ann"].get("id")
             if isinstance(ann_id, int) and ann_id >= self._next_id:
                 self._next_id = ann_id + 1
@@ -164,11 +190,18 @@ class AnnotationDocument:
         if people[index] != expected:
             raise OpConflictError(f"person {index} of image {image_id} is not in the state the edit expects")
         if kind == "replace":
+            self._count_id(people[index], -1)
             people[index] = dict(op["after"])
+            self._count_id(people[index], 1)
         elif kind == "remove":
+            self._count_id(people[index], -1)
             del people[index]
         else:
             raise OpConflictError(f"unknown edit operation {kind!r}")
+
+    def _count_id(self, ann: dict[str, Any], step: int) -> None:
+        if is_id(ann.get("id")):
+            self._ids[ann["id"]] += step
 
     # -- output ---------------------------------------------------------------------
     def to_coco(self) -> dict[str, Any]:

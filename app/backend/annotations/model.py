@@ -76,19 +76,24 @@ class Person:
     # -- conversion ---------------------------------------------------------------
     @classmethod
     def from_ann(cls, ann: dict[str, Any]) -> Person:
-        """Build from a COCO annotation dict (not validated; call :meth:`validate`)."""
+        """Build from a COCO annotation dict (not validated; call :meth:`validate`).
+
+        A value that is not a number (``null`` where a file had NaN) reads as NaN (a part index
+        as 0), so the person can be shown and :meth:`validate` names the field.
+        """
         dp = None
-        if all(k in ann for k in DP_KEYS):
+        if all(isinstance(ann.get(k), list) for k in DP_KEYS):
             dp = [
-                DensePosePoint(float(x), float(y), int(i), float(u), float(v))
+                DensePosePoint(_float(x), _float(y), _int(i), _float(u), _float(v))
                 for x, y, i, u, v in zip(ann["dp_x"], ann["dp_y"], ann["dp_I"], ann["dp_U"], ann["dp_V"])
             ]
         kps = ann.get("keypoints")
+        box = ann.get("bbox")
         return cls(
             ann_id=ann.get("id", -1),
             image_id=ann.get("image_id", -1),
-            bbox=[float(b) for b in ann.get("bbox", (0, 0, 0, 0))],
-            keypoints=None if kps is None else [float(k) for k in kps],
+            bbox=[_float(b) for b in box] if isinstance(box, list) else [0.0, 0.0, 0.0, 0.0],
+            keypoints=[_float(k) for k in kps] if isinstance(kps, list) else None,
             dp=dp,
             extra={k: copy.deepcopy(v) for k, v in ann.items() if k not in OWNED_KEYS},
         )
@@ -171,6 +176,14 @@ class Person:
                 p.validate()
             except AnnotationValidationError as exc:
                 raise AnnotationValidationError(f"annotation {self.ann_id}: {exc}") from None
+
+
+def _float(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) else math.nan
+
+
+def _int(v: Any) -> int:
+    return int(v) if isinstance(v, (int, float)) and math.isfinite(v) else 0
 
 
 def _num(x: float) -> float | int:

@@ -17,12 +17,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from app.backend.errors import UserFacingError
+
 Op = dict[str, Any]
 OP_KINDS = ("replace", "insert", "remove")
 
 
 class OpConflictError(RuntimeError):
     """An operation does not fit the document state it is applied to."""
+
+
+class EditRefused(UserFacingError):
+    """A session refused an edit before confirming it (read-only, invalid values, journal not
+    writable); the document and the journal are as they were. The message says why."""
 
 
 def replace_op(image_id: int | str, index: int, before: dict[str, Any], after: dict[str, Any], label: str = "") -> Op:

@@ -11,14 +11,22 @@ Supported layout (MM-Fi toolbox, github.com/ybhbingo/MMFi_dataset)::
                                     camera model to project them into the image)
 
 Every folder level is matched by name (``E\\d+``, ``S\\d+``, ``A\\d+``); other folders are
-ignored. A frame is imported when its ``wifi-csi`` file is non-empty; empty (0-byte) files,
-which MM-Fi has, are skipped and counted.
+ignored. A frame is imported when its ``wifi-csi`` file is non-empty. Whatever is left out is
+counted and named in the report (:attr:`MmfiImportReport.skipped`): empty (0-byte) CSI files,
+which MM-Fi has; a second file for one frame number (``frame1.mat`` beside ``frame001.mat``:
+the first name in sorted order is used); keypoint files that are not a (17, 2) or (17, 3)
+array; RGB frames that do not decode (the frame is imported without them); keypoints that give
+no box (the frame is imported without a person).
+
+Image ids number the imported frames 1, 2, ... in (environment, subject, action, frame) order,
+so they are unique whatever the folder names and frame numbers (``E01`` beside ``E001``, frame
+1001 beside action ``A02``); each image's ``mmfi`` field keeps ``[env, subject, action, frame]``.
 
 Output (``out_dir``)::
 
     dataset.json                  COCO JSON: one image per frame (csi_file, file_name if RGB exists)
                                   and one person annotation per frame with 2D keypoints
-    csi/E01_S01_A01_001.npz       the frame's 10 packets, (10, 114, 3, 1); timestamps
+    csi/E01_S01_A01_001.npz       the frame's 10 packets (named after the folders and the frame), (10, 114, 3, 1); timestamps
                                   (frame - 1) / 10 + k / 100 s (MM-Fi: 10 FPS, 10 packets a frame)
     images/E01_S01_A01_001.png    copied RGB frame where present
 
@@ -50,9 +58,11 @@ from app.backend.errors import DatasetError
 from app.backend.structures.body import PERSON_CATEGORY_ID
 
 STATE_NAME = ".mmfi_import_state.json"
+STATE_FORMAT = 2  #: 2: frames keyed by name, ids assigned when the dataset is written
 DATASET_NAME = "dataset.json"
 MMFI_FPS = 10.0
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+MAX_LISTED = 50  #: skipped files named in the report's lines (all are in ``skipped``)
 #: COCO keypoint k <- Human3.6M joint H36M_TO_COCO[k] (-1: no source).
 H36M_TO_COCO = (9, -1, -1, -1, -1, 11, 14, 12, 15, 13, 16, 4, 1, 5, 2, 6, 3)
 _FRAME_RE = re.compile(r"^frame(\d+)$")
@@ -85,11 +95,12 @@ class MmfiSequence:
 
     @property
     def key(self) -> str:
+        """``E01_S01_A01``: unique per sequence (folder names of one level are unique, hold no ``_``)."""
         return f"{self.env}_{self.subject}_{self.action}"
 
-    def image_id(self, frame: int) -> int:
-        e, s, a = (int(x[1:]) for x in (self.env, self.subject, self.action))
-        return ((e * 100 + s) * 100 + a) * 1000 + frame
+    def frame_name(self, frame: int) -> str:
+        """``E01_S01_A01_001``: the output files' stem, unique per imported frame."""
+        return f"{self.key}_{frame:03d}"
 
 
 @dataclass
@@ -102,6 +113,7 @@ class MmfiImportReport:
     frames_with_rgb: int
     skipped_empty: int
     keypoint_orders: dict[str, str] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  #: (path under the root, why)
     json_path: Path | None = None
     elapsed_s: float = 0.0
 
@@ -116,6 +128,11 @@ class MmfiImportReport:
             f"{self.skipped_empty} empty CSI files skipped)",
             f"keypoint order per sequence: {order_text}",
         ]
+        if self.skipped:
+            out.append(f"{len(self.skipped)} skipped:")
+            out += [f"  {name}: {why}" for name, why in self.skipped[:MAX_LISTED]]
+            if len(self.skipped) > MAX_LISTED:
+                out.append(f"  ... {len(self.skipped) - MAX_LISTED} more")
         out.append(f"dataset: {self.json_path}" if self.complete else "import interrupted: run again to resume")
         return out
 
@@ -141,13 +158,16 @@ def find_sequences(opt: MmfiImportOptions) -> list[MmfiSequence]:
     return seqs
 
 
-def _frames(folder: Path, suffixes: tuple[str, ...]) -> dict[int, Path]:
+def _frames(folder: Path, suffixes: tuple[str, ...], skipped: list[tuple[Path, str]]) -> dict[int, Path]:
+    """``frameNNN<suffix>`` files by frame number; a second file for a number goes to ``skipped``."""
     out: dict[int, Path] = {}
     if folder.is_dir():
-        for p in folder.iterdir():
+        for p in sorted(folder.iterdir()):
             m = _FRAME_RE.match(p.stem)
             if m and p.suffix.lower() in suffixes and p.is_file():
-                out.setdefault(int(m.group(1)), p)
+                first = out.setdefault(int(m.group(1)), p)
+                if first is not p:
+                    skipped.append((p, f"frame {int(m.group(1))} also in {first.name}"))
     return out
 
 
@@ -222,43 +242,51 @@ def import_mmfi(
         "filters": [opt.environments, opt.subjects, opt.actions],
         "image_size": list(opt.image_size),
         "keypoint_order": opt.keypoint_order,
+        "format": STATE_FORMAT,
     }
     state = read_json_or_none(out / STATE_NAME)
     if not isinstance(state, dict) or state.get("settings") != json_round(settings):
         if state is None and (out / DATASET_NAME).exists():
             raise DatasetError(f"{out} already holds a dataset.json that this importer did not write")
-        state = {"settings": settings, "done": {}}
+        state = {"settings": settings, "done": {}, "skipped": {}}
     done: dict = state["done"]
+    late_skips: dict = state.setdefault("skipped", {})  # found while importing; kept for a resumed run
     plan = []
-    skipped = 0
+    found_skips: list[tuple[Path, str]] = []
+    empty = 0
     orders: dict[str, str] = {}
     for seq in seqs:
-        csi = _frames(seq.path / "wifi-csi", (".mat",))
-        kps = {i: _load_keypoints(p) for i, p in _frames(seq.path / "rgb", (".npy",)).items()}
-        kps = {i: k for i, k in kps.items() if k is not None}
-        imgs = _frames(seq.path / "rgb", IMAGE_SUFFIXES)
-        order = opt.keypoint_order if opt.keypoint_order != "auto" else detect_keypoint_order(list(kps.values()))
+        csi = _frames(seq.path / "wifi-csi", (".mat",), found_skips)
+        kp_files = _frames(seq.path / "rgb", (".npy",), found_skips)
+        kps = {}
+        for i, p in kp_files.items():
+            kp = _load_keypoints(p)
+            if kp is None:
+                found_skips.append((p, "keypoints unreadable (not a (17, 2) or (17, 3) array)"))
+            else:
+                kps[i] = (kp, p)
+        imgs = _frames(seq.path / "rgb", IMAGE_SUFFIXES, found_skips)
+        order = opt.keypoint_order if opt.keypoint_order != "auto" else detect_keypoint_order([k for k, _ in kps.values()])
         if kps:
             orders[seq.key] = order
         for i in sorted(csi):
             if csi[i].stat().st_size == 0:
-                skipped += 1
+                found_skips.append((csi[i], "empty CSI file"))
+                empty += 1
                 continue
             plan.append((seq, i, csi[i], kps.get(i), imgs.get(i), order))
     total, written, cancelled = len(plan), 0, False
     try:
-        for seq, i, csi_path, kp, img_path, order in plan:
-            key = str(seq.image_id(i))
-            if key in done:
+        for seq, i, csi_path, kp_file, img_path, order in plan:
+            name = seq.frame_name(i)
+            if name in done:
                 continue
             if should_stop is not None and should_stop():
                 cancelled = True
                 break
-            name = f"{seq.key}_{i:03d}"
             rec = read_csi(csi_path)
             write_csi_npz(out / "csi" / f"{name}.npz", rec.amplitude, rec.phase, (i - 1) / MMFI_FPS + rec.timestamps)
             entry = {
-                "id": int(key),
                 "csi_file": f"csi/{name}.npz",
                 "width": opt.image_size[0],
                 "height": opt.image_size[1],
@@ -266,24 +294,29 @@ def import_mmfi(
             }
             if img_path is not None:
                 img = cv2.imread(str(img_path), cv2.IMREAD_COLOR)
-                if img is not None:
+                if img is None:
+                    late_skips[_rel(opt.root, img_path)] = "RGB frame does not decode (the frame is imported without it)"
+                else:
                     dst = out / "images" / f"{name}{img_path.suffix.lower()}"
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(img_path, dst)
                     entry.update(file_name=f"images/{dst.name}", height=img.shape[0], width=img.shape[1])
-            if kp is not None:
-                coco = to_coco_keypoints(kp, order)
+            if kp_file is not None:
+                coco = to_coco_keypoints(kp_file[0], order)
                 box = box_from_keypoints(coco, entry["width"], entry["height"])
-                if box is not None:
+                if box is None:
+                    late_skips[_rel(opt.root, kp_file[1])] = "keypoints give no box (fewer than 2 visible): no person"
+                else:
                     entry["person"] = {"keypoints": [round(float(v), 2) for v in coco.reshape(-1)], "bbox": box}
-            done[key] = entry
+            done[name] = entry
             written += 1
             if progress is not None:
                 el = time.perf_counter() - t0
                 progress(ImportProgress(len(done), total, el, el / written * (total - len(done)), "importing MM-Fi"))
     finally:
         atomic_write_json(out / STATE_NAME, state)
-    report = MmfiImportReport(out, not cancelled, len(seqs), len(done), 0, 0, skipped, orders)
+    report = MmfiImportReport(out, not cancelled, len(seqs), len(done), 0, 0, empty, orders)
+    report.skipped = [(_rel(opt.root, p), why) for p, why in found_skips] + sorted(late_skips.items())
     if not cancelled:
         report.json_path = _write(out, done)
         report.frames_with_keypoints = sum("person" in e for e in done.values())
@@ -299,11 +332,22 @@ def json_round(obj):
     return json.loads(json.dumps(obj))
 
 
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _order(entry: dict) -> tuple:
+    """Sort key of an imported frame: (environment, subject, action) by number then name, frame."""
+    env, subject, action, frame = entry["mmfi"]
+    return (*((int(x[1:]), x) for x in (env, subject, action)), frame)
+
+
 def _write(out: Path, done: dict) -> Path:
+    """The dataset JSON; image ids number the frames 1, 2, ... in :func:`_order`."""
     data = empty_dataset({"description": "MM-Fi import (WiFi CSI + 2D keypoints)", "source": "MM-Fi"})
     ann_id = 1
-    for key in sorted(done, key=int):
-        entry = dict(done[key])
+    for image_id, entry in enumerate(sorted(done.values(), key=_order), start=1):
+        entry = {"id": image_id, **entry}
         person = entry.pop("person", None)
         data["images"].append(entry)
         if person is not None:

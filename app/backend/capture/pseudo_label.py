@@ -302,7 +302,7 @@ def pseudo_label_dataset(
     labelled, cancelled = 0, False
     with open(prog_path, "a", encoding="utf-8") as log:
         if log.tell() == 0:
-            log.write(json.dumps({"settings": settings}) + "\n")
+            log.write(json.dumps({"settings": settings}, allow_nan=False) + "\n")
         for im in todo:
             key = str(im["id"])
             if key in done:
@@ -320,7 +320,7 @@ def pseudo_label_dataset(
             if (sx, sy) != (1.0, 1.0):
                 anns = [_scale(a, sx, sy) for a in anns]
             done[key] = anns
-            log.write(json.dumps({"image_id": im["id"], "annotations": anns}) + "\n")
+            log.write(json.dumps({"image_id": im["id"], "annotations": anns}, allow_nan=False) + "\n")
             log.flush()
             labelled += 1
             if progress is not None:

@@ -274,7 +274,7 @@ def generate_demo_dataset(
                 pool.close()
                 pool.join()
         for split, data in jsons.items():
-            (tmp / f"{split}.json").write_text(json.dumps(data, separators=(",", ":")))
+            (tmp / f"{split}.json").write_text(json.dumps(data, separators=(",", ":"), allow_nan=False))
         for split in SPLITS:
             (out / f"{split}.json").unlink(missing_ok=True)
         for sub in ("images", "csi"):

@@ -175,6 +175,9 @@ def annotation_problems(ann: Any, size: tuple[int, int] | None, deep: bool = Fal
         t = BOX_TOLERANCE
         if x0 < -t or y0 < -t or x1 > w + t or y1 > h + t:
             bad(f"bbox {[round(v, 2) for v in bbox]} lies outside the {w}x{h} image")
+    area = ann.get("area")
+    if area is not None and not (_finite_number(area) and area >= 0):
+        bad(f"area must be a finite number >= 0, got {area!r:.40} (the annotation editor recomputes it from the box)")
     if ann.get("iscrowd", 0) not in (0, 1):
         bad(f"iscrowd must be 0 or 1, got {ann.get('iscrowd')!r}")
     kps = ann.get("keypoints")

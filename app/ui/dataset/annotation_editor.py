@@ -282,9 +282,10 @@ class AnnotationEditor(QWidget):
         if self.session is None or self.stack is None:
             return
         try:
-            self.session.apply(op)
+            op = self.session.apply(op)  # the confirmed edit, as the journal holds it
         except (UserFacingError, OpConflictError) as exc:
             self.show_banner(f"{text} failed: {exc}")
+            self.refresh()  # the canvas shows the document again, not the refused drag
             return
         self.stack.push(EditCommand(self.session, op, self._on_applied, self.show_banner, text))
 

@@ -4,7 +4,10 @@ Loading runs as a job on the view's runner in two steps: parse + index (the grid
 then validation and crash recovery (the files become editable); opening other files while
 a load runs cancels it and drops what it still reports. A file that fails validation
 opens read-only for overwriting: edits go to ``<stem>.edited.json`` and the banner says so.
-A malformed file opens nothing and writes nothing.
+A file another editor holds (its lock) opens read-only, and the banner names that editor
+(user@host, pid, since when); every edit there is refused with that reason. Edits recovered
+from a journal wait under a bar (:mod:`app.ui.dataset.recovery_bar`) until the user
+keeps or discards them. A malformed file opens nothing and writes nothing.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.backend.annotations.index import DatasetIndex
+from app.backend.annotations import AnnotationSession
+from app.backend.annotations.index import DatasetIndex, build_index
 from app.backend.data.validate import resolve_path
 from app.ui.dataset.annotation_assist import AssistController
 from app.ui.dataset.annotation_editor import AnnotationEditor
 from app.ui.dataset.annotation_loading import load_datasets, make_thumbnail_cache
+from app.ui.dataset.recovery_bar import RecoveryPrompts
 from app.widgets.dataset_stats import DatasetStatsPanel
 from app.widgets.job_runner import JobRunner, failure_text
 from app.widgets.thumbnail_grid import DatasetTableModel, MaskFilterProxy, ThumbnailGrid
@@ -154,9 +159,11 @@ class DatasetView(QWidget):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(browse, "Browse")
         self.tabs.addTab(self.editor, "Annotate")
+        self.recovery = RecoveryPrompts(self)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
         lay.addWidget(self.banner)
+        lay.addWidget(self.recovery)
         lay.addWidget(self.tabs, 1)
 
         self.assist = AssistController(self.editor, self)
@@ -172,6 +179,10 @@ class DatasetView(QWidget):
         self.mtn_button.clicked.connect(self.request_mtn_preview)
         self.table.doubleClicked.connect(lambda idx: self.open_row(int(idx.data(Qt.ItemDataRole.UserRole))))
         self.editor.message.connect(self.message)
+        self.editor.message.connect(self.recovery.sync)  # a save keeps recovered edits
+        self.recovery.message.connect(self.message)
+        self.recovery.failed.connect(self.show_banner)
+        self.recovery.discarded.connect(self._show_discarded)
 
     # -- main window integration ---------------------------------------------------------
     @property
@@ -248,8 +259,17 @@ class DatasetView(QWidget):
             self._set_index(index)
         for session in sessions:
             self.editor.add_session(session)
+            if session.recovery_pending:
+                self.recovery.ask(session)
         self.show_banner("\n".join(notes))
         self.datasetReady.emit()
+
+    def _show_discarded(self, session: AnnotationSession) -> None:
+        """Recovered edits were discarded: the file's undo history and the index follow the reloaded document."""
+        self.editor.stacks[session.source.resolve()].clear()
+        self._set_index(build_index([s.doc for s in self.editor.sessions.values()]))
+        if self.editor.session is session and session.doc.has_image(self.editor.image_id):
+            self.editor.show_image(self.editor.image_id)
 
     def _set_index(self, index: DatasetIndex) -> None:
         self.index = index
@@ -352,6 +372,7 @@ class DatasetView(QWidget):
     # -- shutdown -----------------------------------------------------------------------
     def shutdown_sessions(self) -> None:
         self.editor.close_sessions()
+        self.recovery.clear()
         self.editor.sessions.clear()
         self.editor.stacks.clear()
         self.editor.session = self.editor.stack = None

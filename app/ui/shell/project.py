@@ -60,7 +60,7 @@ class Project:
     def save(self) -> Path:
         """Write ``project.wdsproj`` atomically (temporary file + rename); returns its path."""
         self.root.mkdir(parents=True, exist_ok=True)
-        return atomic_write(self.file, json.dumps(self.to_json(), indent=2) + "\n")
+        return atomic_write(self.file, json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Project:

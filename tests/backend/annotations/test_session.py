@@ -23,9 +23,11 @@ def _move_kp(session: AnnotationSession, image_id: int, k: int, x: float) -> Non
     session.apply(replace_op(image_id, 0, session.doc.anns(image_id)[0], person.to_ann()))
 
 
-def test_opening_writes_nothing(coco_file: Path) -> None:
+def test_opening_writes_nothing_but_its_lock(coco_file: Path) -> None:
     before = sorted(p.name for p in coco_file.parent.iterdir())
-    AnnotationSession.open(coco_file)
+    s = AnnotationSession.open(coco_file)
+    assert sorted(p.name for p in coco_file.parent.iterdir()) == sorted([*before, "train.json.lock"])
+    s.close()
     assert sorted(p.name for p in coco_file.parent.iterdir()) == before
 
 
@@ -45,6 +47,7 @@ def test_journal_replay_recovers_every_edit_after_a_crash(coco_file: Path) -> No
     assert s2.doc.to_coco() == expected
     assert s2.dirty
     _move_kp(s2, 1, 6, 33)  # continues the recovered journal
+    del s2  # crashes too
     s3 = AnnotationSession.open(coco_file)
     assert s3.recovered_ops == 6
 

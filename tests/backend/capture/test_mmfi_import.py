@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -77,29 +78,32 @@ def test_mmfi_tree_imports_csi_rgb_and_keypoints(tmp_path, mmfi_frames):
     assert report.keypoint_orders == {"E01_S01_A01": "coco", "E01_S02_A05": "h36m"}
     assert progress[-1].done == progress[-1].total == 47
     data = json.loads(report.json_path.read_text())
-    images = {im["id"]: im for im in data["images"]}
+    images = {Path(im["csi_file"]).stem: im for im in data["images"]}  # by frame name
+    assert [im["id"] for im in data["images"]] == list(range(1, 48))
     anns = {a["image_id"]: a for a in data["annotations"]}
     # sequence 1, frame 3: the RGB frame is copied, CSI equals the real .mat transposed to (P, S, R, T)
-    im = images[1_01_01_003]
+    im = images["E01_S01_A01_003"]
+    assert im["mmfi"] == ["E01", "S01", "A01", 3]
     assert im["file_name"] == "images/E01_S01_A01_003.png" and (im["width"], im["height"]) == (640, 480)
     rec = read_csi(tmp_path / "out" / im["csi_file"])
     mat = scipy.io.loadmat(mmfi_frames[2])
     np.testing.assert_allclose(rec.amplitude[..., 0], np.transpose(mat["CSIamp"], (2, 1, 0)), rtol=1e-6)
     np.testing.assert_allclose(rec.timestamps, 0.2 + np.arange(10) / 100)
-    kp = np.array(anns[1_01_01_003]["keypoints"]).reshape(17, 3)
+    kp = np.array(anns[im["id"]]["keypoints"]).reshape(17, 3)
     np.testing.assert_allclose(kp[:, :2], COCO_FIGURE + _dx(3))
     assert (kp[:, 2] == 2).all()
-    x, y, w, h = anns[1_01_01_003]["bbox"]
+    x, y, w, h = anns[im["id"]]["bbox"]
     assert x <= kp[:, 0].min() and x + w >= kp[:, 0].max() and y <= kp[:, 1].min() and y + h >= kp[:, 1].max()
     # sequence 2 (H36M order, no RGB): mapped joints land on the COCO figure, eyes/ears and the
     # undetected left wrist are not labelled
-    im = images[1_02_05_010]
+    im = images["E01_S02_A05_010"]
     assert "file_name" not in im and im["csi_file"] == "csi/E01_S02_A05_010.npz"
-    kp = np.array(anns[1_02_05_010]["keypoints"]).reshape(17, 3)
+    kp = np.array(anns[im["id"]]["keypoints"]).reshape(17, 3)
     labelled = [0, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16]
     np.testing.assert_allclose(kp[labelled, :2], COCO_FIGURE[labelled] + _dx(10))
     assert kp[[1, 2, 3, 4, 9], 2].tolist() == [0, 0, 0, 0, 0] and (kp[labelled, 2] == 2).all()
-    assert 1_02_05_007 not in images
+    assert "E01_S02_A05_007" not in images
+    assert report.skipped == [("E01/S02/A05/wifi-csi/frame007.mat", "empty CSI file")]
     assert validate_dataset(report.json_path).ok
 
 
@@ -120,3 +124,44 @@ def test_mmfi_filters_resume_and_errors(tmp_path, mmfi_frames):
 def test_keypoint_order_detection():
     assert detect_keypoint_order([np.c_[COCO_FIGURE, np.ones(17)]]) == "coco"
     assert detect_keypoint_order([np.c_[_h36m_figure(0), np.ones(17)]]) == "h36m"
+
+
+def test_mmfi_ids_are_unique_by_construction_and_every_skip_is_named(tmp_path, mmfi_frames):
+    """Folders E01 and E001, frame 1001 beside action A02, two files for one frame number: nothing
+    collides, and what is left out is counted and named."""
+    root = tmp_path / "mmfi"
+    layout = {"E01/S01/A01": ["frame001.mat", "frame1001.mat"], "E01/S01/A02": ["frame001.mat", "frame1.mat"],
+              "E001/S01/A01": ["frame001.mat", "frame002.mat"]}
+    src = iter(mmfi_frames)
+    for seq, names in layout.items():
+        (root / seq / "wifi-csi").mkdir(parents=True)
+        (root / seq / "rgb").mkdir()
+        for name in names:
+            shutil.copyfile(next(src), root / seq / "wifi-csi" / name)
+    np.save(root / "E01/S01/A01/rgb/frame001.npy", COCO_FIGURE)
+    np.save(root / "E01/S01/A01/rgb/frame1001.npy", COCO_FIGURE + _dx(5))
+    (root / "E001/S01/A01/rgb/frame002.npy").write_bytes(b"not an array")
+    (root / "E001/S01/A01/wifi-csi/frame003.mat").write_bytes(b"")
+    report = import_mmfi(MmfiImportOptions(root, tmp_path / "out"))
+    assert report.complete and report.sequences == 3 and report.frames == 5
+    data = json.loads(report.json_path.read_text())
+    ids = [im["id"] for im in data["images"]]
+    assert len(set(ids)) == len(ids) == 5
+    by_csi = {im["csi_file"]: im for im in data["images"]}
+    assert sorted(by_csi) == ["csi/E001_S01_A01_001.npz", "csi/E001_S01_A01_002.npz", "csi/E01_S01_A01_001.npz",
+                              "csi/E01_S01_A01_1001.npz", "csi/E01_S01_A02_001.npz"]
+    anns = {a["image_id"]: a for a in data["annotations"]}
+    kp_1001 = np.array(anns[by_csi["csi/E01_S01_A01_1001.npz"]["id"]]["keypoints"]).reshape(17, 3)
+    np.testing.assert_allclose(kp_1001[:, :2], COCO_FIGURE + _dx(5))  # not A02 frame 1's
+    assert by_csi["csi/E01_S01_A01_1001.npz"]["mmfi"] == ["E01", "S01", "A01", 1001]
+    skipped = dict(report.skipped)
+    assert skipped == {
+        "E01/S01/A02/wifi-csi/frame1.mat": "frame 1 also in frame001.mat",
+        "E001/S01/A01/wifi-csi/frame003.mat": "empty CSI file",
+        "E001/S01/A01/rgb/frame002.npy": "keypoints unreadable (not a (17, 2) or (17, 3) array)",
+    }
+    text = "\n".join(report.lines())
+    assert "3 skipped" in text and all(name in text for name in skipped)
+    assert validate_dataset(report.json_path).ok
+    again = import_mmfi(MmfiImportOptions(root, tmp_path / "out"))  # resuming finds every frame done
+    assert json.loads(again.json_path.read_text()) == data

@@ -1,4 +1,5 @@
-"""Crash test: a real editor process is SIGKILLed after edits; reopening recovers every edit."""
+"""Crash test: a real editor process is SIGKILLed after edits; reopening recovers every edit and keeps
+the journal until they are kept."""
 
 from __future__ import annotations
 
@@ -59,6 +60,12 @@ def test_sigkill_after_edits_loses_nothing(demo_copy: Path) -> None:
     for image_id, k, x, y in edits:
         kx, ky, v = session.doc.person(image_id, 0).keypoint(k)
         assert (kx, ky) == (x, y) and v > 0
+    assert session.recovery_pending
+    session.close()  # without a decision the journal stays
+    assert journal_path_for(path).exists()
+    session = AnnotationSession.open(path)
+    assert session.recovered_ops == 3
+    session.keep_recovered()
     session.close()
     assert not journal_path_for(path).exists()
     assert AnnotationSession.open(path).recovered_ops == 0
