@@ -99,3 +99,32 @@ def make_read_only() -> Iterator[Callable[[Path], Path]]:
         if immutable:
             subprocess.run(["chattr", "-i", str(folder)], check=True)
         folder.chmod(0o755)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """``small_tmpfs(size_bytes, free=None)``: a folder on a tmpfs of that size, for full-disk tests;
+    with ``free``, a file ``.filler`` takes all but about that many bytes.
+
+    Mounting needs root (this project's CI runs as root); elsewhere the test is skipped with the reason.
+    """
+    mounted: list[Path] = []
+
+    def mount(size: int, free: int | None = None) -> Path:
+        point = tmp_path / f"tmpfs{len(mounted)}"
+        point.mkdir()
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            pytest.skip("a full disk is simulated with a small tmpfs, which needs root")
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)], capture_output=True)
+        if res.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {res.stderr.decode(errors='replace').strip()}")
+        mounted.append(point)
+        if free is not None:
+            from tests.disk import fill_disk
+
+            fill_disk(point, free)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], check=False)

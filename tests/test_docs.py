@@ -146,6 +146,14 @@ def test_readme_is_short() -> None:
     assert n < README_MAX_LINES, f"README.md has {n} lines; long references belong in docs/"
 
 
+def test_the_guarantees_section_is_short_and_links_its_detail() -> None:
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = lines.index("## What the app guarantees")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
+    assert end - start <= 25, f"the README's guarantees section has {end - start} lines; detail goes to docs/guarantees.md"
+    assert "docs/guarantees.md" in "\n".join(lines[start:end])
+
+
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_every_link_resolves(page: Path) -> None:
     assert broken_links(page) == []

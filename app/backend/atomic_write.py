@@ -13,17 +13,24 @@ never a mix.
   file system become :class:`~app.backend.errors.WriteError` (an ``OSError`` and a
   user-facing error naming the destination); errors of ``check`` or of a writer callback
   propagate unchanged.
+- Writer callbacks: a callback sees a thin wrapper of the open file that remembers the
+  ``OSError`` of a failed ``write``; when the callback then fails with anything else (torch's
+  zip writer turns ENOSPC into ``RuntimeError [enforce fail ...]``), that ``OSError`` is what
+  is raised, as a ``WriteError``.
 - ``durable=False`` skips both ``fsync`` calls (about 7 ms a file on a typical disk): still
   atomic for readers and for a killed process, not for a power cut. For bulk writes of
   thousands of frames whose dataset JSON is written last, durably.
 
 :func:`replace_path` moves a finished file or folder into place (renames that are not writes:
-a journal moved aside, a demo dataset swapped in).
+a journal moved aside, a demo dataset swapped in). :func:`ensure_dir` makes an output folder,
+with the same :class:`~app.backend.errors.WriteError` for a read-only parent, a missing
+permission or a file in the way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -73,7 +80,7 @@ def atomic_write(
     try:
         with os.fdopen(fd, "wb") as f:
             if callable(data):
-                data(f)
+                _run_writer(data, f)
             else:
                 f.write(data.encode(encoding) if isinstance(data, str) else data)
             f.flush()
@@ -93,6 +100,34 @@ def atomic_write(
     if durable:
         fsync_dir(folder)
     return dest
+
+
+class _RecordingFile:
+    """The open temporary file as a writer callback sees it: remembers the OSError of a failed write."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self.error: OSError | None = None
+
+    def write(self, b: Any) -> int:
+        try:
+            return self._f.write(b)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+
+def _run_writer(writer: Callable[[BinaryIO], object], f: BinaryIO) -> None:
+    proxy = _RecordingFile(f)
+    try:
+        writer(proxy)  # type: ignore[arg-type]
+    except Exception as exc:
+        if proxy.error is not None and not isinstance(exc, OSError):
+            raise proxy.error from exc
+        raise
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, durable: bool = True, **dumps: Any) -> Path:
@@ -136,6 +171,22 @@ def replace_path(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, du
     if durable:
         fsync_dir(dst.parent)
     return dst
+
+
+def ensure_dir(folder: str | os.PathLike[str]) -> Path:
+    """Make ``folder`` (and its parents) unless it exists; returns it as a Path.
+
+    Raises:
+        WriteError: it cannot be made (read-only or not permitted parent, a file in the way, full disk).
+    """
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise WriteError(errno.ENOTDIR, "a file is in the way (a folder is needed there)", str(path)) from exc
+    except OSError as exc:
+        raise WriteError.of(path, exc) from exc
+    return path
 
 
 def fsync_dir(folder: str | os.PathLike[str]) -> None:

@@ -24,6 +24,9 @@ from typing import Any
 from detectron2.config import CfgNode
 from detectron2.config import get_cfg as _d2_get_cfg
 
+from app.backend import remote
+from app.backend.config_checks import check_config, type_name
+from app.backend.config_file import read_config_chain
 from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL
 from app.backend.errors import ConfigError as ConfigError  # re-exported
 
@@ -168,6 +171,17 @@ def add_dataset_config(cfg: CfgNode) -> None:
     d("DATASETS.DEMO.SEED", 0, "Random seed of the demo dataset (deterministic per seed).")
 
 
+def add_weights_config(cfg: CfgNode) -> None:
+    """How much of a model a weights file must fill."""
+    d = functools.partial(_declare, cfg)
+    d(
+        "MODEL.MIN_LOADED_FRACTION",
+        0.5,
+        "Loading MODEL.WEIGHTS (or a checkpoint) fails when the weights it holds cover less than this share of the "
+        "model's parameter values (0 = accept any file; 1 = every parameter). Foreign weights run as random ones.",
+    )
+
+
 def add_ui_config(cfg: CfgNode) -> None:
     """Periods of the live views in the app."""
     d = functools.partial(_declare, cfg)
@@ -202,7 +216,15 @@ def add_solver_config(cfg: CfgNode) -> None:
     # detectron2's key, with the meaning this project gives it on CPUs
     CONFIG_HELP["SOLVER.AMP.ENABLED"] = (
         "Mixed precision training: float16 with a gradient scaler on a CUDA GPU (detectron2's AMPTrainer); "
-        "bfloat16 autocast on a CPU with native bfloat16 (AVX512-BF16 or AMX), float32 with a warning on other CPUs."
+        "bfloat16 autocast on a CPU with native bfloat16 (AVX512-BF16 or AMX), float32 with a warning on other CPUs "
+        "(SOLVER.AMP.CPU_BF16 forces either)."
+    )
+    d(
+        "SOLVER.AMP.CPU_BF16",
+        "auto",
+        "With SOLVER.AMP.ENABLED on a CPU: 'auto' = bfloat16 autocast where the CPU runs bfloat16 natively, else "
+        "float32; 'off' = always float32; 'on' = always bfloat16 (slower than float32 where it is emulated). "
+        "The environment variable WDS_CPU_BF16=0|1|auto overrides it.",
     )
 
 
@@ -215,6 +237,7 @@ ADD_CONFIG_FUNCTIONS = (
     add_transfer_config,
     add_loss_weight_config,
     add_dataset_config,
+    add_weights_config,
     add_ui_config,
 )
 
@@ -296,64 +319,72 @@ def config_help(key: str) -> str:
     return text
 
 
-def _type_name(v: Any) -> str:
-    return {bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "tuple"}.get(type(v), type(v).__name__)
-
-
 def merge_overrides(cfg: CfgNode, opts: list[str]) -> None:
-    """Apply ``KEY VALUE`` pairs; raise ConfigError naming the key and the expected type."""
+    """Apply ``KEY VALUE`` pairs; raise ConfigError naming the key and the expected type or range."""
     if len(opts) % 2:
         raise ConfigError(f"overrides must be KEY VALUE pairs; {opts[-1]!r} has no value")
     known = flatten(cfg)
     for key, raw in zip(opts[0::2], opts[1::2]):
         if key not in known:
-            raise ConfigError(f"unknown config key {key!r}")
+            raise ConfigError(f"unknown config key {key!r:.120}")
         try:
             cfg.merge_from_list([key, raw])
         except Exception as exc:  # yacs raises ValueError/AssertionError/KeyError
-            expected = _type_name(known[key])
-            raise ConfigError(f"config key {key}: expected {expected}, got {raw!r} ({exc})") from None
-    _check_types(cfg)
-
-
-def _check_types(cfg: CfgNode) -> None:
-    """Values must keep the type of the default (int may widen to float)."""
-    ref = flatten(get_cfg())
-    for key, value in flatten(cfg).items():
-        if key not in ref or ref[key] is None or value is None:
-            continue
-        want, got = type(ref[key]), type(value)
-        if want is got or (want is float and got is int) or {want, got} <= {list, tuple}:
-            continue
-        raise ConfigError(f"config key {key}: expected {_type_name(ref[key])}, got {value!r} ({_type_name(value)})")
+            expected = type_name(known[key])
+            detail = " ".join(str(exc).split())[:200]
+            raise ConfigError(f"config key {key}: expected {expected}, got {raw!r:.80} ({detail})") from None
+    check_config(flatten(cfg), flatten(get_cfg()))
 
 
 def load_config(path: str | Path | None = None, opts: list[str] | None = None) -> CfgNode:
     """``get_cfg()`` merged with a YAML file (``_BASE_`` chains are followed) and overrides.
 
+    The file is read by :func:`~app.backend.config_file.read_config_chain` (size cap, safe
+    YAML, https-only remote bases); every value is then checked by
+    :func:`~app.backend.config_checks.check_config` (types and :data:`RANGE_RULES`).
+
     Raises:
-        ConfigError: missing or unreadable file, unknown key, wrong value type.
+        ConfigError: missing, unreadable or hostile file, unknown key, wrong type, value out of range.
     """
     cfg = get_cfg()
     if path:
-        p = Path(path)
-        if not p.is_file():
+        p = str(path)
+        if not remote.is_url(p) and not Path(p).is_file():
             raise ConfigError(f"config file not found: {p}")
+        loaded = read_config_chain(p)
         try:
-            # allow_unsafe=False: YAML only, never Python configs from untrusted files.
-            cfg.merge_from_file(str(p), allow_unsafe=False)
+            _merge_loaded(cfg, CfgNode(loaded), p)
+        except ConfigError:
+            raise
         except KeyError as exc:
             msg = str(exc).strip("'\"")
             m = re.search(r"Non-existent config key: (\S+)", msg)
-            raise ConfigError(f"{p}: unknown config key {m.group(1) if m else msg!r}") from None
-        except ValueError as exc:
-            raise ConfigError(f"{p}: {exc}") from None
-        except Exception as exc:  # YAML syntax errors, unreadable files, bad _BASE_
-            raise ConfigError(f"{p}: cannot read config ({type(exc).__name__}: {exc})") from None
-        _check_types(cfg)
+            raise ConfigError(f"{p}: unknown config key {m.group(1) if m else msg!r:.120}") from None
+        except (ValueError, AssertionError, TypeError) as exc:  # yacs: type mismatch, invalid value types
+            raise ConfigError(f"{p}: {' '.join(str(exc).split())[:300]}") from None
+        check_config(flatten(cfg), flatten(get_cfg()))
     if opts:
         merge_overrides(cfg, list(opts))
     return cfg
+
+
+def _merge_loaded(cfg: CfgNode, loaded: CfgNode, path: str) -> None:
+    """Merge a loaded config into ``cfg``, upgrading an older detectron2 config VERSION as detectron2 does."""
+    from detectron2.config.compat import downgrade_config, guess_version, upgrade_config
+
+    version = loaded.get("VERSION", None)
+    if version is None:
+        version = guess_version(loaded, path)
+    if not isinstance(version, int) or version > cfg.VERSION:
+        raise ConfigError(f"{path}: config VERSION {version!r:.40} is newer than this detectron2's {cfg.VERSION}")
+    if version == cfg.VERSION:
+        cfg.merge_from_other_cfg(loaded)
+        return
+    old = downgrade_config(cfg, to_version=version)
+    old.merge_from_other_cfg(loaded)
+    upgraded = upgrade_config(old)
+    cfg.clear()
+    cfg.update(upgraded)
 
 
 def builtin_config(name: str) -> Path:

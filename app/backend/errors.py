@@ -23,6 +23,14 @@ class CheckpointError(UserFacingError):
     """A checkpoint cannot be read or does not fit the model."""
 
 
+class DownloadError(UserFacingError):
+    """A remote file (``_BASE_``, ``MODEL.WEIGHTS`` URL) was refused or could not be fetched or verified."""
+
+
+class OutputInUseError(UserFacingError):
+    """An output folder is held by another run (see :mod:`app.backend.output_lock`)."""
+
+
 class WriteError(UserFacingError, OSError):
     """A file could not be written (read-only folder, full disk, ...); the old file, if any, is intact.
 

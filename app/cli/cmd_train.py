@@ -7,14 +7,23 @@ Conventions of detectron2's ``tools/train_net.py``::
 
 With N * M > 1 the run goes through ``launch`` (DDP: NCCL on GPUs, gloo on CPUs).
 Progress and ETA are logged every 20 iterations (and metrics.json/TensorBoard written
-to OUTPUT_DIR).
+to OUTPUT_DIR); the phases before the first iteration (CSI statistics, reading the samples,
+MTN pretraining) print their progress every few seconds.
+
+Ctrl+C (SIGINT) in a single-process run stops it within a unit of work in any phase (a sample, a
+file, a step, an evaluated image): a checkpoint is saved when training had started, the command
+that resumes it (or that starts again, when nothing could be saved) is printed, and the exit
+status is 130. A second Ctrl+C aborts at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import signal
 import sys
+import time
 
 from app.cli import UserError
 
@@ -39,8 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def check_args(args: argparse.Namespace) -> None:
-    """Fail fast, in the launching process, on arguments and configs that cannot work."""
+NOTHING_TO_EVALUATE = "nothing to evaluate: set MODEL.WEIGHTS (or use --resume with a trained OUTPUT_DIR)"
+
+
+def check_args(args: argparse.Namespace):
+    """Fail fast, in the launching process, on arguments and configs that cannot work; returns the config."""
     # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from app.backend.config import load_config
 
@@ -51,7 +63,10 @@ def check_args(args: argparse.Namespace) -> None:
     if args.num_machines > 1 and args.dist_url == "auto":
         raise UserError("multi-machine jobs need --dist-url tcp://HOST:PORT of machine 0")
     cfg = load_config(args.config_file or None, list(args.opts or []))  # raises ConfigError (exit 2)
+    if getattr(args, "eval_only", False) and not cfg.MODEL.WEIGHTS and not getattr(args, "resume", False):
+        raise UserError(NOTHING_TO_EVALUATE)  # before the demo data is made (minutes) for nothing
     ensure_demo_data(cfg)
+    return cfg
 
 
 def ensure_demo_data(cfg) -> None:
@@ -79,7 +94,22 @@ def ensure_demo_data(cfg) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_args(args)
+    # imported when the command runs (like check_args'): `main.py --help` stays fast
+    from app.backend.output_lock import OutputLock
+
+    cfg = check_args(args)
+    # one run per OUTPUT_DIR, taken before config.yaml, logs or checkpoints are written there
+    # (OutputInUseError / WriteError: one error line, exit 2); DDP workers run under this lock, and
+    # only machine 0 writes there (other machines of a job may share the folder)
+    if args.machine_rank != 0:
+        return _launch(args)
+    with OutputLock(cfg.OUTPUT_DIR) as lock:
+        if lock.note:
+            print(f"note: {lock.note}", file=sys.stderr, flush=True)
+        return _launch(args)
+
+
+def _launch(args: argparse.Namespace) -> int:
     if args.num_gpus * args.num_machines == 1:
         return main_worker(args)
     # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
@@ -122,7 +152,7 @@ def _train_or_eval(args: argparse.Namespace) -> int:
     # imported when the command runs (detectron2, torch, scipy): `main.py --help` stays fast
     from detectron2.utils import comm
 
-    from app.backend.engine import run_training, setup_cfg
+    from app.backend.engine import TrainControl, run_training, setup_cfg
 
     cfg = setup_cfg(args)
     if args.eval_only:
@@ -130,7 +160,11 @@ def _train_or_eval(args: argparse.Namespace) -> int:
         if comm.is_main_process():
             print(json.dumps(results, indent=1))
         return 0
-    result = run_training(cfg, resume=args.resume)
+    distributed = comm.get_world_size() > 1
+    control = None if distributed else TrainControl()  # Ctrl+C in DDP: each process ends as Python does
+    with _stop_on_sigint(control):
+        result = run_training(cfg, resume=args.resume, callback=PhasePrinter() if comm.is_main_process() else None,
+                              control=control)
     if not comm.is_main_process():
         return 0
     if result["status"] == "diverged":
@@ -141,7 +175,69 @@ def _train_or_eval(args: argparse.Namespace) -> int:
         print(json.dumps(result["results"], indent=1))
     if result["last_checkpoint"]:
         print(f"last checkpoint: {result['last_checkpoint']}")
+    if result["status"] == "stopped":
+        print(next_command(result, sys.argv), flush=True)
+        return 130
     return 0
+
+
+def next_command(result: dict, argv: list[str]) -> str:
+    """What to run after a stopped run: resume it, evaluate it, or start it again."""
+    words = list(argv[1:])
+    if "--resume" not in words and "train" in words:
+        words.insert(words.index("train") + 1, "--resume")
+    command = shlex.join([sys.executable, argv[0], *words])
+    if result["resumable"]:
+        return f"to resume: {command}"
+    if result["last_checkpoint"]:  # training is complete; its final evaluation was stopped
+        words.insert(words.index("--resume") + 1, "--eval-only")
+        return f"training is complete; to evaluate it: {shlex.join([sys.executable, argv[0], *words])}"
+    return f"to start again: {shlex.join([sys.executable, *argv])}"
+
+
+class _stop_on_sigint:
+    """While active, the first SIGINT asks ``control`` to stop; a second one raises KeyboardInterrupt."""
+
+    def __init__(self, control) -> None:
+        self.control = control
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.control.stop_requested:
+            raise KeyboardInterrupt
+        print("\nstopping (Ctrl+C again to abort without saving)...", file=sys.stderr, flush=True)
+        self.control.stop()
+
+    def __enter__(self):
+        if self.control is not None:
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._handle)
+            except ValueError:  # not the main thread (a notebook's worker): no handler
+                self.control = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.control is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class PhasePrinter:
+    """The run's progress before and between iterations on stdout: each phase's line every
+    :attr:`PERIOD_S` seconds and when it ends (the main loop's own log lines report iterations)."""
+
+    PERIOD_S = 5.0
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+
+    def __call__(self, event: dict) -> None:
+        if event.get("kind") != "progress" or event.get("phase") == "train":
+            return
+        phase, now = event["phase"], time.monotonic()
+        end = event["done"] >= event["total"]
+        if end or now - self._last.get(phase, 0.0) >= self.PERIOD_S:
+            self._last[phase] = now
+            print(f"[{phase}] {event['text']}", flush=True)
 
 
 def evaluate(cfg, resume: bool = False) -> dict:
@@ -155,9 +251,9 @@ def evaluate(cfg, resume: bool = False) -> dict:
 
     register_datasets(cfg)
     model = Trainer.build_model(cfg)
-    checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR)
+    checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR, min_loaded_fraction=cfg.MODEL.MIN_LOADED_FRACTION)
     if not cfg.MODEL.WEIGHTS and not (resume and checkpointer.has_checkpoint()):
-        raise UserError("nothing to evaluate: set MODEL.WEIGHTS (or use --resume with a trained OUTPUT_DIR)")
+        raise UserError(NOTHING_TO_EVALUATE)
     checkpointer.resume_or_load(cfg.MODEL.WEIGHTS, resume=resume)
     results = Trainer.test(cfg, model)
     return {k: float(v) for k, v in flatten_results_dict(results or {}).items() if isinstance(v, (int, float))}

@@ -55,6 +55,11 @@ class AnnotationCanvas(QGraphicsView):
     Modes: ``edit`` (select; drag keypoints, DensePose points, box corners/edges or the box
     itself), ``box`` (drag out a new box), ``keypoint`` (click places the current keypoint
     of the selected person), ``dp`` (click inside the selected person's box adds a point).
+
+    While a box is dragged its DensePose points move with it on screen when
+    ``points_follow_box`` is True (what the editor then does with them), else they stay. The
+    image stays fitted to the view as it resizes until the user zooms; with no image the view
+    shows ``empty_text``.
     """
 
     boxDrawn = Signal(float, float, float, float)  # x, y, w, h of a new box
@@ -89,6 +94,9 @@ class AnnotationCanvas(QGraphicsView):
         self.selected_dp = -1
         self._drag: tuple | None = None
         self._rubber: QGraphicsItem | None = None
+        self.points_follow_box = True
+        self.empty_text = "No image open: double-click one in Browse."
+        self._fitted = True
 
     # -- data in ----------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray) -> None:
@@ -102,6 +110,20 @@ class AnnotationCanvas(QGraphicsView):
 
     def fit(self) -> None:
         self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self._fitted = True
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self._pixmap.pixmap().isNull() and self.empty_text:
+            p = QPainter(self.viewport())
+            p.setPen(self.palette().placeholderText().color())
+            p.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.empty_text)
+            p.end()
 
     def set_people(self, people: list[CanvasPerson], proposals: list[CanvasPerson] | None = None) -> None:
         self._people = list(people)
@@ -302,7 +324,19 @@ class AnnotationCanvas(QGraphicsView):
         elif kind == "box":
             box = self._box_items.get(self._drag[1])
             if box is not None:
-                box.setRect(QRectF(*self._dragged_box(pt)))
+                new = self._dragged_box(pt)
+                box.setRect(QRectF(*new))
+                self._move_points_with_box(self._drag[1], self._drag[4], new)
+
+    def _move_points_with_box(self, n: int, old: tuple, new: tuple) -> None:
+        """Show person ``n``'s DensePose points where a box change ``old`` -> ``new`` (XYWH) puts them."""
+        if not self.points_follow_box:
+            return
+        (x, y, w, h), (nx, ny, nw, nh) = old, new
+        for j, (px, py) in enumerate(np.asarray(self._people[n].dp_xy, np.float64).reshape(-1, 2)):
+            item = self._dp_items.get((n, j))
+            if item is not None and w > 0 and h > 0:
+                item.setPos(nx + (px - x) / w * nw, ny + (py - y) / h * nh)
 
     def _dragged_box(self, pt: QPointF) -> tuple[float, float, float, float]:
         _, _, edges, start, (x, y, w, h) = self._drag
@@ -360,3 +394,4 @@ class AnnotationCanvas(QGraphicsView):
     def wheelEvent(self, event) -> None:
         factor = 1.25 if event.angleDelta().y() > 0 else 0.8
         self.scale(factor, factor)
+        self._fitted = False

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.backend.structures.body import KEYPOINT_NAMES
 
@@ -25,6 +25,8 @@ class DatasetStatsPanel(QWidget):
         self.visibility.setHorizontalHeaderLabels(["v=0", "v=1", "v=2"])
         self.visibility.setVerticalHeaderLabels(list(KEYPOINT_NAMES))
         self.visibility.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for header in (self.visibility.horizontalHeader(), self.visibility.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # all three columns fit
         self.hist = pg.PlotWidget(self)
         self.hist.setLabel("bottom", "box size sqrt(w*h) [px]")
         self.hist.setLabel("left", "people")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from app.backend.structures import KEYPOINT_NAMES, FramePrediction
 
@@ -21,7 +21,8 @@ class InstanceTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(True)
         self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setDefaultSectionSize(64)
+        # every header readable (keypoint names are long): the table scrolls sideways instead
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
 
     def set_prediction(self, pred: FramePrediction | None) -> None:
         """Fill from ``pred`` (boxes XYXY_ABS in pixels of ``pred.image_size``); None clears."""

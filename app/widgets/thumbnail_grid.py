@@ -8,6 +8,8 @@
   to the GUI thread as a partial result.
 - :class:`MaskFilterProxy`: QSortFilterProxyModel whose filter is a bool mask computed in numpy.
 - :class:`ThumbnailGrid`: QListView in IconMode with uniform item sizes and batched layout.
+- :class:`EmptyTextTable`: a QTableView; it and the grid say ``empty_text`` (a sentence: why
+  nothing is listed and what to do) when their model has no rows.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListView, QTableView
 
 from app.widgets.job_runner import JobRunner, TaskState
 
@@ -199,13 +201,43 @@ class MaskFilterProxy(QSortFilterProxyModel):
         return True if self._mask is None else self._mask[source_row]
 
 
+def paint_empty_text(view: QAbstractItemView, text: str) -> None:
+    """Write ``text`` in the middle of ``view``'s viewport when its model has no rows (call after
+    the view's own paintEvent)."""
+    model = view.model()
+    if not text or (model is not None and model.rowCount() > 0):
+        return
+    p = QPainter(view.viewport())
+    p.setPen(view.palette().placeholderText().color())
+    rect = view.viewport().rect().adjusted(20, 20, -20, -20)
+    p.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+    p.end()
+
+
+class EmptyTextTable(QTableView):
+    """A QTableView that says ``empty_text`` when its model has no rows."""
+
+    empty_text = ""
+
+    def set_empty_text(self, text: str) -> None:
+        self.empty_text = text
+        self.viewport().update()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        paint_empty_text(self, self.empty_text)
+
+
 class ThumbnailGrid(QListView):
-    """Icon grid of a model's column 0. ``rowActivated(int)`` gives the source row."""
+    """Icon grid of a model's column 0 (long names keep their end: the file name). ``rowActivated(int)``
+    gives the source row; ``empty_text`` is said when the model has no rows."""
 
     rowActivated = Signal(int)
+    empty_text = ""
 
     def __init__(self, parent=None, thumb_size: int = 128) -> None:
         super().__init__(parent)
+        self.setTextElideMode(Qt.TextElideMode.ElideLeft)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setUniformItemSizes(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
@@ -218,6 +250,14 @@ class ThumbnailGrid(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.activated.connect(self._on_activated)
         self.doubleClicked.connect(self._on_activated)
+
+    def set_empty_text(self, text: str) -> None:
+        self.empty_text = text
+        self.viewport().update()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        paint_empty_text(self, self.empty_text)
 
     def _on_activated(self, index: QModelIndex) -> None:
         row = index.data(Qt.ItemDataRole.UserRole)

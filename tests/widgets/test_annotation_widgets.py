@@ -87,6 +87,56 @@ def test_uv_chart_click_and_part(qtbot) -> None:
     assert chart.part == 3 and chart.combo.currentIndex() == 2
 
 
+def test_uv_chart_body_picture_shows_the_part_and_picks_part_and_uv(qtbot) -> None:
+    from app.backend.data.demo_body import CHART_AXES, chart_figures
+    from app.widgets.uv_chart import part_qcolor
+
+    chart = UvChart()
+    qtbot.addWidget(chart)
+    chart.resize(320, 360)
+    chart.set_body_views(chart_figures(240))
+    chart.set_axes_text(CHART_AXES)
+    chart.show()
+    qtbot.waitExposed(chart)
+    body = chart.body
+    chart.set_part(1)  # torso_back: only the view from the back shows it
+    assert body.view_name == "seen from the back" and "hips → neck" in chart.axes.text()
+    chart.set_part(2)
+    t, (h, w) = body.target(), body.labels.shape
+    image = body.grab().toImage()
+
+    def at(r: int, c: int) -> QPointF:
+        return QPointF(t.left() + (c + 0.5) * t.width() / w, t.top() + (r + 0.5) * t.height() / h)
+
+    # the chosen part is drawn in its colour (away from its iso-lines), the other parts grey
+    ys, xs = np.nonzero(body.labels == 2)
+    # the torso pixel farthest from the iso-lines (the middle of a band in U and in V)
+    k = int(np.argmin(np.abs(body.u[ys, xs] % 0.25 - 0.125) + np.abs(body.v[ys, xs] % 0.25 - 0.125)))
+    pixel, want = image.pixelColor(at(ys[k], xs[k]).toPoint()), part_qcolor(2)
+    assert abs(pixel.red() - want.red()) + abs(pixel.green() - want.green()) + abs(pixel.blue() - want.blue()) < 30
+    ly, lx = np.nonzero(body.labels == 11)
+    grey = image.pixelColor(at(ly[len(ly) // 2], lx[len(lx) // 2]).toPoint())
+    assert grey.red() == grey.green() == grey.blue() > 150
+    chart.set_part(16)
+    chart.set_uv(0.9, 0.5)
+    t = body.target()
+    # the marker sits on the part's pixel whose (U, V) is nearest the chosen one
+    spot = body.position_of(0.9, 0.5)
+    r, c = int((spot.y() - t.top()) / t.height() * h), int((spot.x() - t.left()) / t.width() * w)
+    my = body.labels == 16
+    best = np.sqrt((body.u[my] - 0.9) ** 2 + (body.v[my] - 0.5) ** 2).min()
+    assert body.labels[r, c] == 16 and np.hypot(body.u[r, c] - 0.9, body.v[r, c] - 0.5) < best + 0.03
+    # a click on another part picks it and the (U, V) under the cursor
+    ky, kx = np.nonzero(body.labels == 9)
+    k = len(kx) // 2
+    with qtbot.waitSignal(chart.pointPicked) as picked:
+        qtbot.mouseClick(body, Qt.MouseButton.LeftButton, pos=at(ky[k], kx[k]).toPoint())
+    part, u, v = picked.args
+    assert part == 9 and chart.part == 9 and chart.combo.currentIndex() == 8
+    assert (u, v) == pytest.approx((body.u[ky[k], kx[k]], body.v[ky[k], kx[k]]), abs=0.05)
+    assert chart.uv == (u, v) and "hip → knee" in chart.axes.text()
+
+
 def test_csi_image_layout_and_heatmap(qtbot) -> None:
     p, s, r, t = 4, 3, 2, 2
     values = np.zeros((p, s, r, t), np.float32)

@@ -19,6 +19,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from app.backend.data.rle import RleError, decode_dp_masks, encode_dp_masks
 from app.backend.structures.body import NUM_KEYPOINTS, NUM_PARTS
 from app.backend.structures.box_grid import DP_GRID, abs_to_grid, grid_to_abs
 
@@ -131,6 +134,33 @@ class Person:
         if "area" in self.extra and not self.extra.get("segmentation"):
             self.extra["area"] = _num(self.bbox[2] * self.bbox[3])
 
+    def set_bbox_keep_densepose(self, x: float, y: float, w: float, h: float) -> int:
+        """Set the box (XYWH_ABS) but keep the DensePose points and the coarse masks (``dp_masks``)
+        where they are on the image (with :meth:`set_bbox` they move and stretch with the box).
+
+        A point the new box leaves out moves to its edge; mask cells it leaves out are dropped.
+        Masks that do not decode are left as they are (they then follow the box).
+
+        Returns:
+            The number of points that were outside the new box.
+        """
+        old = list(self.bbox)
+        where = [self.dp_to_abs(p) for p in self.dp or ()]
+        self.set_bbox(x, y, w, h)
+        x0, y0, bw, bh = self.bbox
+        outside = 0
+        for p, (ax, ay) in zip(self.dp or (), where):
+            outside += not (x0 <= ax <= x0 + bw and y0 <= ay <= y0 + bh)
+            p.x, p.y = self.abs_to_dp(ax, ay)  # clamped to the box
+        masks = self.extra.get("dp_masks")
+        if masks and old[2] > 0 and old[3] > 0:
+            try:
+                segm = decode_dp_masks(masks)
+            except RleError:
+                return outside
+            self.extra["dp_masks"] = encode_dp_masks(_regrid(segm, old, self.bbox))
+        return outside
+
     def keypoint(self, k: int) -> tuple[float, float, int]:
         """(x, y, v) of keypoint ``k`` (0-based), v = 0 when the person has no keypoints."""
         if self.keypoints is None:
@@ -176,6 +206,19 @@ class Person:
                 p.validate()
             except AnnotationValidationError as exc:
                 raise AnnotationValidationError(f"annotation {self.ann_id}: {exc}") from None
+
+
+def _regrid(segm: np.ndarray, old_box: list[float], new_box: list[float]) -> np.ndarray:
+    """Labels (DP_GRID, DP_GRID) over ``old_box`` -> the same image pixels' labels over ``new_box``
+    (XYWH_ABS; cells of the new box outside the old one get 0)."""
+    centres = np.arange(DP_GRID) + 0.5
+    ax, ay = grid_to_abs(centres, centres, new_box, xywh=True)  # image x of each column, y of each row
+    gx, gy = abs_to_grid(ax, ay, old_box, xywh=True)
+    cols, rows = np.floor(gx).astype(np.int64), np.floor(gy).astype(np.int64)
+    keep_c, keep_r = (cols >= 0) & (cols < DP_GRID), (rows >= 0) & (rows < DP_GRID)
+    out = np.zeros_like(segm)
+    out[np.ix_(keep_r, keep_c)] = segm[np.ix_(rows[keep_r], cols[keep_c])]
+    return out
 
 
 def _float(v: Any) -> float:

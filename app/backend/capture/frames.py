@@ -14,6 +14,7 @@ Images are BGR uint8 (H, W, 3) as OpenCV decodes them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,6 +127,6 @@ def open_frames(
     """The frame source for exactly one of ``video`` / ``frames_dir``."""
     if (video is None) == (frames_dir is None):
         raise FrameSourceError("give exactly one of a video file or a frame folder")
-    if fps is not None and not fps > 0:
-        raise FrameSourceError(f"fps must be positive, got {fps}")
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise FrameSourceError(f"fps must be a finite number > 0, got {fps}")
     return VideoFrames(video, fps) if video is not None else FolderFrames(frames_dir, fps)

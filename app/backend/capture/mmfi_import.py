@@ -43,14 +43,13 @@ extent grown by 10% on each side (20% upwards, for the head) and clipped to the 
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from app.backend.atomic_write import atomic_write_json
+from app.backend.atomic_write import atomic_write, atomic_write_json, ensure_dir
 from app.backend.capture.coco_json import empty_dataset, read_json_or_none
 from app.backend.capture.recording_import import ImportProgress, ProgressCallback, StopCheck
 from app.backend.data.csi import read_csi, write_csi_npz
@@ -84,6 +83,9 @@ class MmfiImportOptions:
             raise FileNotFoundError(f"MM-Fi root not found: {self.root}")
         if self.keypoint_order not in ("auto", "coco", "h36m"):
             raise DatasetError(f"keypoint order must be auto, coco or h36m, got {self.keypoint_order!r}")
+        w, h = self.image_size
+        if not all(isinstance(v, int) and 1 <= v <= 65536 for v in (w, h)):
+            raise DatasetError(f"image size must be two ints in 1..65536 (width, height), got {w} x {h}")
 
 
 @dataclass
@@ -172,13 +174,19 @@ def _frames(folder: Path, suffixes: tuple[str, ...], skipped: list[tuple[Path, s
 
 
 def _load_keypoints(path: Path) -> np.ndarray | None:
-    """(17, 3) float64 x, y, score (score 1 when the file has none); None when unusable."""
+    """(17, 3) float64 x, y, score (score 1 when the file has none); None when unusable.
+
+    The array's header is checked before its data is read (memory-mapped): a real number
+    dtype and 17 x 2 or 17 x 3 values, whatever the file declares.
+    """
     try:
-        kp = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
+        kp = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (OSError, ValueError, EOFError):
         return None
-    kp = np.asarray(kp, dtype=np.float64).reshape(-1, kp.shape[-1]) if kp.ndim >= 2 else None
-    if kp is None or kp.shape[0] != 17 or kp.shape[1] not in (2, 3):
+    if not isinstance(kp, np.ndarray) or kp.dtype.kind not in "iuf" or kp.ndim < 2 or kp.size not in (34, 51):
+        return None
+    kp = np.array(kp, dtype=np.float64).reshape(-1, kp.shape[-1])
+    if kp.shape[0] != 17 or kp.shape[1] not in (2, 3):
         return None
     if kp.shape[1] == 2:
         kp = np.concatenate([kp, np.ones((17, 1))], axis=1)
@@ -234,8 +242,7 @@ def import_mmfi(
     import cv2
 
     t0 = time.perf_counter()
-    out = opt.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_dir(opt.out_dir)  # WriteError: read-only, not permitted, a file in the way
     seqs = find_sequences(opt)
     settings = {
         "root": str(opt.root.resolve()),
@@ -297,9 +304,8 @@ def import_mmfi(
                 if img is None:
                     late_skips[_rel(opt.root, img_path)] = "RGB frame does not decode (the frame is imported without it)"
                 else:
-                    dst = out / "images" / f"{name}{img_path.suffix.lower()}"
-                    dst.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(img_path, dst)
+                    dst = ensure_dir(out / "images") / f"{name}{img_path.suffix.lower()}"
+                    atomic_write(dst, img_path.read_bytes(), durable=False)  # bulk: see atomic_write
                     entry.update(file_name=f"images/{dst.name}", height=img.shape[0], width=img.shape[1])
             if kp_file is not None:
                 coco = to_coco_keypoints(kp_file[0], order)

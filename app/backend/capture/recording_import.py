@@ -22,6 +22,7 @@ atomically once every frame is done.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.backend.atomic_write import atomic_write, atomic_write_json
+from app.backend.atomic_write import atomic_write, atomic_write_json, ensure_dir
 from app.backend.capture.align import Alignment, align_frames
 from app.backend.capture.coco_json import empty_dataset, read_json_or_none
 from app.backend.capture.frames import open_frames
@@ -72,6 +73,10 @@ class RecordingImportOptions:
             raise FileNotFoundError(f"frame folder not found: {self.frames_dir}")
         if self.packets_per_frame < 1:
             raise DatasetError(f"packets per frame must be at least 1, got {self.packets_per_frame}")
+        for name, value, low in (("fps", self.fps, 0.0), ("offset_ms", self.offset_ms, None),
+                                 ("max_offset_ms", self.max_offset_ms, 0.0)):
+            if value is not None and not (math.isfinite(value) and (low is None or value > low)):
+                raise DatasetError(f"{name} must be a finite number{'' if low is None else ' > 0'}, got {value}")
 
 
 @dataclass
@@ -244,7 +249,7 @@ def import_recording(
 
     t0 = time.perf_counter()
     out = Path(opt.out_dir)
-    (out / "images").mkdir(parents=True, exist_ok=True)
+    ensure_dir(out / "images")  # WriteError: read-only, not permitted, a file in the way
     settings = _settings(opt)
     state = _load_state(out, settings, opt.restart)
 

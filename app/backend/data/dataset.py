@@ -157,6 +157,29 @@ def _keypoint_connection_rules() -> list[tuple[str, str, tuple[int, int, int]]]:
     return rules
 
 
+#: Datasets loaded in this process, by (path, size, modification time): a training run asks for
+#: its training set several times (CSI statistics, the loader, MTN pretraining) and a 5000-frame
+#: demo JSON takes seconds to parse and check. A changed file is loaded again.
+_LOADED: dict[tuple[str, int, int], list[dict]] = {}
+_MAX_LOADED = 4
+
+
+def _load_once(json_file: Path, name: str) -> list[dict]:
+    """:func:`load_coco_densepose_json` of an unchanged file once per process (a new list each call;
+    the records themselves are shared and must not be modified, as detectron2's loaders treat them)."""
+    try:
+        st = json_file.stat()
+    except OSError:
+        return load_coco_densepose_json(json_file, name)  # raises the DatasetError naming the file
+    key = (str(json_file), st.st_size, st.st_mtime_ns)
+    if key not in _LOADED:
+        records = load_coco_densepose_json(json_file, name)
+        while len(_LOADED) >= _MAX_LOADED:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = records
+    return list(_LOADED[key])
+
+
 def register_coco_densepose_json(name: str, json_file: str | Path) -> None:
     """Register (or re-register) ``name`` in detectron2's catalogs; the JSON is read lazily on first use."""
     json_file = Path(json_file).expanduser().resolve()
@@ -164,7 +187,7 @@ def register_coco_densepose_json(name: str, json_file: str | Path) -> None:
         DatasetCatalog.remove(name)
     if name in MetadataCatalog.list():
         MetadataCatalog.remove(name)
-    DatasetCatalog.register(name, lambda: load_coco_densepose_json(json_file, name))
+    DatasetCatalog.register(name, lambda: _load_once(json_file, name))
     MetadataCatalog.get(name).set(
         thing_classes=["person"],
         thing_dataset_id_to_contiguous_id={1: 0},

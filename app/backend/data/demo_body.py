@@ -274,3 +274,60 @@ def shade_person(
     out[hair] = colours[4]
     shade = (1.0 - 0.45 * v**2) * (0.92 + 0.08 * np.sin(u * 6 * np.pi))
     return out * shade[..., None]
+
+
+#: What U and V of each fine part (1..24) mean in these charts: (U from 0 to 1, V from 0 to 1).
+CHART_AXES: dict[int, tuple[str, str]] = {
+    1: ("hips → neck", "middle line → side"),
+    2: ("hips → neck", "middle line → side"),
+    **dict.fromkeys((3, 4), ("wrist → fingertips", "one edge → the other")),
+    **dict.fromkeys((5, 6), ("ankle → toes", "one edge → the other")),
+    **dict.fromkeys((7, 8, 9, 10), ("hip → knee", "middle line → outline")),
+    **dict.fromkeys((11, 12, 13, 14), ("knee → ankle", "middle line → outline")),
+    **dict.fromkeys((15, 16, 17, 18), ("shoulder → elbow", "middle line → outline")),
+    **dict.fromkeys((19, 20, 21, 22), ("elbow → wrist", "middle line → outline")),
+    **dict.fromkeys((23, 24), ("chin → top of the head", "middle line → side")),
+}
+
+
+def _standing_person(s: float, facing: int, centre_x: float, foot_y: float) -> Person:
+    """A person of height ~``s`` standing upright, arms a little out, feet apart (for pictures)."""
+    rx = -facing  # x direction of the person's right side (as in sample_person)
+    kp = np.zeros((17, 2))
+    neck = np.array([0.0, -0.30 * s])
+    for side, sgn in (("right", rx), ("left", -rx)):
+        sh = neck + np.array([sgn * 0.11 * s, 0.01 * s])
+        el = sh + 0.17 * s * np.array([sgn * np.sin(0.3), np.cos(0.3)])
+        wr = el + 0.15 * s * np.array([sgn * np.sin(0.4), np.cos(0.4)])
+        hip = np.array([sgn * 0.075 * s, 0.0])
+        kn = hip + 0.24 * s * np.array([sgn * np.sin(0.1), np.cos(0.1)])
+        an = kn + 0.23 * s * np.array([sgn * np.sin(0.08), np.cos(0.08)])
+        for name, pt in (("shoulder", sh), ("elbow", el), ("wrist", wr), ("hip", hip), ("knee", kn), ("ankle", an)):
+            kp[KP[f"{side}_{name}"]] = pt
+    head_r = 0.065 * s
+    centre = neck + np.array([0.0, -(0.045 * s + head_r)])
+    for name, (x, y) in {"nose": (0.0, 0.2), "right_eye": (0.35 * rx, -0.15), "left_eye": (-0.35 * rx, -0.15),
+                         "right_ear": (0.92 * rx, 0.0), "left_ear": (-0.92 * rx, 0.0)}.items():
+        kp[KP[name]] = centre + head_r * np.array([x, y])
+    kp[:, 0] += centre_x
+    kp[:, 1] += foot_y - (kp[[KP["left_ankle"], KP["right_ankle"]], 1].max() + 0.07 * s)
+    return Person(kp, s, 1.0, facing, 0.0, np.zeros((6, 3), np.float32))
+
+
+def chart_figures(height: int = 200) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """A person standing upright drawn with these charts, seen from the front and from the back:
+    where on the body each part and each (U, V) lies. Every part 1..24 appears in one view or
+    both (torso_front only from the front, torso_back only from the back).
+
+    Returns:
+        ``[("front", labels, U, V), ("back", labels, U, V)]``: labels uint8 0..24 (0 = not on
+        the body), U and V float32, each of shape (height, width), width about 0.6 x height.
+    """
+    s = 0.9 * height
+    width = round(0.6 * height)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    views = []
+    for name, facing in (("front", 1), ("back", -1)):
+        labels, u, v = render_person(body_parts(_standing_person(s, facing, width / 2, 0.97 * height)), xs, ys)
+        views.append((name, labels, u, v))
+    return views

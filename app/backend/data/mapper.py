@@ -20,8 +20,10 @@ becomes PART_FLIP[part] and U, V are kept (see ``app.backend.data.demo_body.MIRR
 the 256x256 coarse mask is mirrored with left/right labels swapped. With 'refuse' (the
 default, right for real SMPL charts whose U/V do not mirror) the config is rejected.
 
-Samples whose CSI the CSI policy rejects, or whose files cannot be read, give None with a
-logged reason; use :mod:`app.backend.data.loader` so that the loader skips them.
+Samples whose CSI the CSI policy rejects, or whose files cannot be read, give None and are
+named once and counted (:class:`~app.backend.data.skipped.SkippedRecords`, the rule every pass
+over a dataset follows); use :mod:`app.backend.data.loader` so that the loader skips them.
+With ``skip_bad=False`` (inference on one record) they raise the reader's user-facing error.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from detectron2.structures import Boxes, BoxMode, Instances
 
 from app.backend.data.csi import as_params, csi_model_input
 from app.backend.data.rle import RleError, decode_dp_masks
+from app.backend.data.skipped import SkippedRecords, is_bad_record, record_name
 from app.backend.errors import ConfigError, DatasetError, UserFacingError
 from app.backend.structures.body import FINE_TO_COARSE, KEYPOINT_FLIP_MAP, KEYPOINT_NAMES, PART_FLIP
 from app.backend.structures.box_grid import DP_GRID, abs_to_grid, grid_to_abs
@@ -132,6 +135,8 @@ class WiFiDensePoseDatasetMapper:
         self.keypoint_on = keypoint_on
         self.keep_annotations = is_train if keep_annotations is None else keep_annotations
         self.skip_bad = skip_bad
+        #: records this mapper skipped, each named once (a record skipped every epoch counts once)
+        self.skipped = SkippedRecords("training data" if is_train else "test data")
         self.hflip_indices = keypoint_hflip_indices()
 
     @classmethod
@@ -154,12 +159,11 @@ class WiFiDensePoseDatasetMapper:
 
     # ------------------------------------------------------------------ loading
     def _reject(self, record: dict, reason: str, exc: Exception | None = None) -> None:
-        where = record.get("csi_file") or record.get("file_name") or record.get("image_id")
         if not self.skip_bad:
             if isinstance(exc, UserFacingError):
                 raise exc
-            raise DatasetError(f"{where}: {reason}")
-        logger.warning("Skipping sample %s: %s", where, reason)
+            raise DatasetError(f"{record_name(record)}: {reason}")
+        self.skipped.skip(record, reason)
 
     def _read_image(self, record: dict) -> np.ndarray | None:
         path = record.get("file_name")
@@ -184,7 +188,9 @@ class WiFiDensePoseDatasetMapper:
             return None
         try:
             x = csi_model_input(path, self.csi_params)
-        except UserFacingError as exc:
+        except Exception as exc:
+            if not is_bad_record(exc):
+                raise
             self._reject(record, str(exc), exc)
             return None
         if not np.isfinite(x).all():

@@ -84,8 +84,12 @@ def read_dataset_json(path: str | Path, max_bytes: int = MAX_JSON_BYTES) -> dict
     try:
         with open(p, "rb") as f:
             data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{p}: not valid JSON ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{p}: not valid JSON (not UTF-8 text at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise DatasetError(f"{p}: not usable JSON ({' '.join(str(exc).split())[:120]})") from None
     except RecursionError:
         raise DatasetError(f"{p}: JSON nested too deeply") from None
     except MemoryError:
@@ -105,12 +109,24 @@ def read_dataset_json(path: str | Path, max_bytes: int = MAX_JSON_BYTES) -> dict
 
 
 def is_id(v: Any) -> bool:
-    """A usable COCO id: an int (not bool) or a short non-empty string."""
-    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, str) and 0 < len(v) < 256)
+    """A usable COCO id: an int (not bool) that fits 64 bits, or a short non-empty string."""
+    return (isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63) or (
+        isinstance(v, str) and 0 < len(v) < 256
+    )
 
 
 def _finite_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """An int or float (not bool) that is finite as a float (ints past 1e308 are not)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+def _positive_size(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 65536
 
 
 def resolve_path(root: str | Path, value: Any) -> str | None:
@@ -126,13 +142,11 @@ def image_problems(img: Any, root: str | Path, check_files: bool = True) -> list
         return [Problem(f"image entry must be an object, got {type(img).__name__}")]
     iid = img.get("id")
     if not is_id(iid):
-        return [Problem(f"image id must be an int or short string, got {iid!r}")]
+        return [Problem(f"image id must be a 64-bit int or short string, got {iid!r:.40}")]
     out = []
     w, h = img.get("width"), img.get("height")
-    if not (
-        isinstance(w, int) and isinstance(h, int) and not isinstance(w, bool) and 0 < w <= 65536 and 0 < h <= 65536
-    ):
-        out.append(Problem(f"width/height must be positive ints, got {w!r}x{h!r}", iid))
+    if not (_positive_size(w) and _positive_size(h)):
+        out.append(Problem(f"width/height must be ints in 1..65536, got {w!r:.20}x{h!r:.20}", iid))
     refs = [k for k in ("file_name", "csi_file") if img.get(k) is not None]
     if not refs:
         out.append(Problem("neither 'file_name' nor 'csi_file' is given", iid))
@@ -179,13 +193,13 @@ def annotation_problems(ann: Any, size: tuple[int, int] | None, deep: bool = Fal
     if area is not None and not (_finite_number(area) and area >= 0):
         bad(f"area must be a finite number >= 0, got {area!r:.40} (the annotation editor recomputes it from the box)")
     if ann.get("iscrowd", 0) not in (0, 1):
-        bad(f"iscrowd must be 0 or 1, got {ann.get('iscrowd')!r}")
+        bad(f"iscrowd must be 0 or 1, got {ann.get('iscrowd')!r:.40}")
     kps = ann.get("keypoints")
     if kps is not None:
         if not isinstance(kps, list) or len(kps) != 3 * NUM_KEYPOINTS:
             n = len(kps) if isinstance(kps, list) else type(kps).__name__
             bad(f"keypoints must hold {NUM_KEYPOINTS} (x, y, v) triples = {3 * NUM_KEYPOINTS} numbers, got {n}")
-        elif not {type(v) for v in kps} <= {int, float} or not math.isfinite(sum(kps)):
+        elif not all(_finite_number(v) for v in kps):
             bad("keypoints must be finite numbers")
         else:
             vis = set(kps[2::3])
@@ -215,8 +229,8 @@ def _dp_point_problems(ann: dict, present: list[str], bad: Any) -> None:
         return
     try:
         a = np.array(arrays, dtype=np.float64)
-    except (TypeError, ValueError):
-        bad("dp arrays must hold numbers")
+    except (TypeError, ValueError, OverflowError):
+        bad("dp arrays must hold (finite) numbers")
         return
     if not np.isfinite(a).all():
         bad("dp arrays hold non-finite values")
@@ -275,7 +289,7 @@ def check_dataset(
                 p = [*p, Problem("duplicate image id", iid)]
             else:
                 w, h = img.get("width"), img.get("height")
-                sizes[iid] = (h, w) if isinstance(w, int) and isinstance(h, int) else None
+                sizes[iid] = (h, w) if _positive_size(w) and _positive_size(h) else None
         if p:
             problems.extend(p)
             continue

@@ -9,9 +9,11 @@ Checkpoints (atomic writes, code-free reads) live one layer down, in :mod:`app.b
 """
 
 from app.backend.engine.hooks import (
+    PHASES,
     ControlHook,
     EvalResultsHook,
     MetricsHook,
+    PhaseProgress,
     PreviewHook,
     TrainControl,
     TrainingStopped,
@@ -19,9 +21,11 @@ from app.backend.engine.hooks import (
 from app.backend.engine.trainer import Trainer, build_ui_hooks, run_training, setup_cfg
 
 __all__ = [
+    "PHASES",
     "ControlHook",
     "EvalResultsHook",
     "MetricsHook",
+    "PhaseProgress",
     "PreviewHook",
     "TrainControl",
     "Trainer",

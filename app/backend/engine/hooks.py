@@ -1,17 +1,35 @@
-"""Qt-free training hooks that hand plain Python values to a callback.
+"""Qt-free training hooks that hand plain Python values to a callback, and the stop/pause control.
 
 The callback receives one dict per event (never tensors, the model or the
 ``EventStorage``; values are copied inside the hook because detectron2's storage is a
 module-level stack shared by all threads):
 
+- ``{"kind": "progress", "phase", "done", "total", "text"}`` from every phase of a run, in this
+  order: ``"stats"`` (the CSI normalisation pass over the training set), ``"read"`` (reading the
+  training samples for MTN pretraining, or opening their cache), ``"pretrain"`` (MTN pretraining
+  steps), then ``"train"`` (iterations of the main loop) with an ``"eval"`` (images evaluated,
+  plus one last unit for the COCO scoring) every ``TEST.EVAL_PERIOD`` and after the last
+  iteration. ``done`` and ``total`` are ints, ``text`` one line for
+  a progress bar. A phase reports at least once a second while it runs (more precisely: after
+  each unit of work, at most every :data:`PROGRESS_INTERVAL_S`, so as often as its units allow:
+  a sample, a file, a step, an image) and exactly once with ``done == total`` when it ends. Phases
+  that do not run (no pretraining, a resumed run) send nothing;
+- ``{"kind": "metrics", "phase": "pretrain", "iteration": k, "max_iter": K, "losses":
+  {"loss_mtn_parts": x}, "lr": lr, "time": s}`` after MTN pretraining steps (``k`` counts
+  pretraining steps from 0, apart from the main loop's iterations), from the first step on;
 - ``{"kind": "metrics", "iteration", "max_iter", "total_loss", "loss_*"..., "lr", "time",
-  "data_time", "eta_seconds", "it_per_s"}`` from :class:`MetricsHook`;
+  "data_time", "eta_seconds", "it_per_s"}`` from :class:`MetricsHook` (the main loop);
 - ``{"kind": "preview", "iteration", "images": [BGR uint8 (H, W, 3)], "predictions":
   [FramePrediction]}`` from :class:`PreviewHook`;
 - ``{"kind": "eval", "iteration", "results": {dataset/task/metric: float}}`` from
   :class:`EvalResultsHook`;
 - ``{"kind": "state", "state": "paused" | "running" | "stopping", "iteration"}`` and
-  ``{"kind": "log", "text"}`` from :class:`ControlHook`.
+  ``{"kind": "log", "text"}`` from :class:`ControlHook` and the phases.
+
+A :class:`TrainControl` is obeyed in every phase (between two units of work): pause blocks, stop
+ends the run within about a unit of work with :class:`TrainingStopped`, whose ``phase`` says
+where; in ``"train"`` and ``"eval"`` a checkpoint of the current iteration is saved first, in
+the earlier phases nothing exists to save.
 
 The callback runs on the training thread: it should only enqueue (e.g. emit a queued Qt
 signal) and return.
@@ -29,6 +47,7 @@ from typing import Any
 from detectron2.engine import HookBase
 from detectron2.evaluation.testing import flatten_results_dict
 
+from app.backend.data.skipped import SkippedRecords, is_bad_record
 from app.backend.engine.predictor import InferenceRunner
 
 Callback = Callable[[dict[str, Any]], None]
@@ -36,18 +55,27 @@ Callback = Callable[[dict[str, Any]], None]
 logger = logging.getLogger(__name__)
 
 
+#: Phases of a run, in order (the ``phase`` of progress events and of :class:`TrainingStopped`).
+PHASES = ("read", "stats", "pretrain", "train", "eval")
+
+#: Least time between two progress events of one phase (the last one, done == total, always goes out).
+PROGRESS_INTERVAL_S = 0.25
+
+
 class TrainingStopped(Exception):
-    """Raised by :class:`ControlHook` after a requested stop; caught by ``run_training``.
+    """Raised when a requested stop ends a run; caught by ``run_training``.
 
     Attributes:
-        iteration: the last completed iteration (0-based).
+        iteration: the last completed iteration of the main loop (0-based; -1 before the first).
         checkpoint: path of the checkpoint saved before stopping ("" if none was saved).
+        phase: the phase the stop came in (one of :data:`PHASES`).
     """
 
-    def __init__(self, iteration: int, checkpoint: str = "") -> None:
-        super().__init__(f"training stopped by request after iteration {iteration}")
+    def __init__(self, iteration: int, checkpoint: str = "", phase: str = "train") -> None:
+        super().__init__(f"training stopped by request in phase {phase!r} after iteration {iteration}")
         self.iteration = iteration
         self.checkpoint = checkpoint
+        self.phase = phase
 
 
 class _QuietStopFilter(logging.Filter):
@@ -62,16 +90,28 @@ logging.getLogger("detectron2.engine.train_loop").addFilter(_QuietStopFilter())
 
 
 class MetricsHook(HookBase):
-    """Every ``period`` iterations (and at the last one) hand the latest scalars to ``callback``."""
+    """Every ``period`` iterations (and at the last one) hand the latest scalars to ``callback``;
+    after every iteration the ``"train"`` phase's progress (rate-limited, see :class:`PhaseProgress`)."""
 
     def __init__(self, callback: Callback, period: int = 5) -> None:
         self._callback = callback
         self._period = max(1, int(period))
+        self._progress: PhaseProgress | None = None
+
+    def before_train(self) -> None:
+        self._progress = PhaseProgress("train", int(self.trainer.max_iter), self._callback)
 
     def after_step(self) -> None:
         it = self.trainer.iter
-        if (it + 1) % self._period == 0 or it == self.trainer.max_iter - 1:
+        max_iter = self.trainer.max_iter
+        if (it + 1) % self._period == 0 or it == max_iter - 1:
             self._callback(self.snapshot())
+        if self._progress is not None:
+            text = f"iteration {it + 1}/{max_iter}"
+            if it == max_iter - 1:
+                self._progress.finish(text)
+            else:
+                self._progress.update(it + 1, text)
 
     def snapshot(self) -> dict[str, Any]:
         """The current metrics as a plain dict of floats/ints."""
@@ -130,6 +170,50 @@ class TrainControl:
                 return
 
 
+class PhaseProgress:
+    """Progress events of one phase, and the pause/stop checks between its units of work.
+
+    Args:
+        phase: one of :data:`PHASES`.
+        total: units of work in the phase (samples, files, steps, images).
+        callback: receives the ``{"kind": "progress"}`` dicts (None: none are sent).
+        control: a :class:`TrainControl` to obey (None: nothing to obey).
+        iteration: the main loop's last completed iteration, for :class:`TrainingStopped`.
+    """
+
+    def __init__(
+        self, phase: str, total: int, callback: Callback | None = None, control: TrainControl | None = None, iteration: int = -1
+    ) -> None:
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}; expected one of {PHASES}")
+        self.phase, self.total = phase, max(0, int(total))
+        self.callback, self.control, self.iteration = callback, control, iteration
+        self._last = -math.inf
+
+    def update(self, done: int, text: str = "") -> None:
+        """Report ``done`` of ``total`` (at most every :data:`PROGRESS_INTERVAL_S`; done == total is
+        left to :meth:`finish`), then obey the control."""
+        now = time.monotonic()
+        if self.callback is not None and done < self.total and now - self._last >= PROGRESS_INTERVAL_S:
+            self._last = now
+            self.callback({"kind": "progress", "phase": self.phase, "done": int(done), "total": self.total, "text": text})
+        self.check()
+
+    def finish(self, text: str = "") -> None:
+        """The phase's last event: done == total."""
+        if self.callback is not None:
+            self.callback({"kind": "progress", "phase": self.phase, "done": self.total, "total": self.total, "text": text})
+
+    def check(self) -> None:
+        """Block while paused; raise :class:`TrainingStopped` (nothing saved) when a stop is requested."""
+        if self.control is None:
+            return
+        if self.control.paused:
+            self.control.wait_while_paused()
+        if self.control.stop_requested:
+            raise TrainingStopped(self.iteration, "", self.phase)
+
+
 class ControlHook(HookBase):
     """Obey a :class:`TrainControl` between iterations.
 
@@ -150,7 +234,7 @@ class ControlHook(HookBase):
             self._callback(event)
 
     def before_train(self) -> None:
-        self._obey(save=False)
+        self._obey(save=False)  # a stop before the first step: nothing to save
 
     def after_step(self) -> None:
         self._obey(save=True)
@@ -200,6 +284,23 @@ class EvalResultsHook(HookBase):
         self._check()
 
 
+def map_samples(runner: InferenceRunner, samples: Sequence[dict]) -> tuple[list[dict], list[dict]]:
+    """(samples kept, their model inputs): samples whose files cannot be read are skipped by
+    :mod:`app.backend.data.skipped`'s rule, so the preview never stops a run."""
+    skipped = SkippedRecords("preview samples")
+    kept, inputs = [], []
+    for record in samples:
+        try:
+            inputs.append(runner.map_record(record))
+        except Exception as exc:
+            if not is_bad_record(exc):
+                raise
+            skipped.skip(record, exc)
+            continue
+        kept.append(record)
+    return kept, inputs
+
+
 class PreviewHook(HookBase):
     """Every ``period`` iterations, run inference on fixed samples and hand out overlays.
 
@@ -221,11 +322,16 @@ class PreviewHook(HookBase):
     def before_train(self) -> None:
         if self._period > 0 and self._samples:
             self._runner = InferenceRunner(self.trainer.cfg, self.trainer.model)
-            self._inputs = [self._runner.map_record(r) for r in self._samples]
+            self._samples, self._inputs = map_samples(self._runner, self._samples)
+            if not self._samples:
+                self._runner = None
 
     def after_step(self) -> None:
         it = self.trainer.iter
         if self._runner is None or (it + 1) % self._period:
+            return
+        control = getattr(self.trainer, "control", None)
+        if control is not None and control.stop_requested:  # the run ends after this step: no preview
             return
         t0 = time.perf_counter()
         outputs = self._runner.run(self._inputs, self._samples, options=self._options)

@@ -8,43 +8,46 @@ run may first train the MTN alone for ``SOLVER.MTN_PRETRAIN.ITERS`` steps of
 ``SOLVER.MTN_PRETRAIN.IMS_PER_BATCH`` samples: CSI in, part image out, the same loss, no
 backbone, RPN or ROI heads.
 
-The samples (model input and coarse label image) are decoded once, through the training
-mapper, and held in memory: at most ``MAX_SAMPLES`` spread evenly over ``DATASETS.TRAIN``
-and at most :data:`MAX_CACHE_BYTES`. The MTN's own AdamW (``SOLVER.MTN_PRETRAIN.BASE_LR``, constant;
-``WEIGHT_DECAY``, ``BETAS``) updates it; the main optimizer starts afterwards as usual. Under
-DDP every process draws its own batches and the gradients are averaged. The forward pass
-runs under bfloat16 autocast when the main loop does (:class:`CPUAutocastTrainer`).
+The samples (model input and coarse label image) are mapped once per dataset version through
+the training mapper and kept in the training cache (:mod:`app.backend.engine.sample_cache`): at
+most ``MAX_SAMPLES`` spread evenly over ``DATASETS.TRAIN`` and at most 1 GiB. The MTN's own fused
+AdamW (``SOLVER.MTN_PRETRAIN.BASE_LR``, constant; ``WEIGHT_DECAY``, ``BETAS``) updates it; the main
+optimizer starts afterwards as usual. Under DDP every process draws its own batches and the
+gradients are averaged. The forward pass runs under bfloat16 autocast when the main loop does
+(:class:`CPUAutocastTrainer`).
 
 It runs as the first hook's ``before_train`` (:class:`MTNPretrainHook`) and only when a run
-starts at iteration 0: ``--resume`` never repeats it. Progress and ETA go to the log and, as
-``{"kind": "log"}`` events, to an optional callback; an optional :class:`TrainControl` can
-pause it or stop it (:class:`TrainingStopped` at iteration -1, nothing saved).
+starts at iteration 0: ``--resume`` never repeats it. What it reports (see
+:mod:`app.backend.engine.hooks`): progress of the phases ``"read"`` and ``"pretrain"``, and
+``{"kind": "metrics", "phase": "pretrain", ...}`` events with ``loss_mtn_parts`` from the first
+steps on, also written to ``OUTPUT_DIR/metrics.json`` as lines ``{"phase": "pretrain",
+"pretrain_iteration": k, "pretrain_max_iter": K, "loss_mtn_parts": x, "lr": lr, "time": s}``
+(no ``"iteration"`` key: the main loop's lines keep theirs). The log gets 20 lines with the ETA.
+A :class:`TrainControl` can pause or stop it between two samples or steps
+(:class:`TrainingStopped` in phase ``"read"`` or ``"pretrain"``, nothing saved).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from detectron2.config import CfgNode
-from detectron2.data import DatasetCatalog
 from detectron2.engine import HookBase
 from detectron2.utils import comm
 
-from app.backend.data.mapper import WiFiDensePoseDatasetMapper
-from app.backend.engine.hooks import TrainingStopped
-from app.backend.errors import ConfigError, DatasetError
-from app.backend.modeling.mtn_target import part_image_loss, part_labels
-from app.backend.sampling import spread_indices
+from app.backend.engine.hooks import PhaseProgress
+from app.backend.engine.sample_cache import PartSamples, collect_part_samples
+from app.backend.errors import ConfigError
+from app.backend.modeling.mtn_target import part_image_loss
 
 logger = logging.getLogger(__name__)
-
-#: Memory the sample cache may take (model inputs + label and weight images).
-MAX_CACHE_BYTES = 1 << 30
-
 
 def check_pretrain_config(cfg: CfgNode) -> int:
     """Steps of MTN pretraining this run does: ``SOLVER.MTN_PRETRAIN.ITERS``, 0 for image models.
@@ -66,73 +69,6 @@ def check_pretrain_config(cfg: CfgNode) -> int:
     if int(node.IMS_PER_BATCH) < 1 or int(node.MAX_SAMPLES) < 1:
         raise ConfigError("SOLVER.MTN_PRETRAIN.IMS_PER_BATCH and MAX_SAMPLES must be >= 1")
     return iters
-
-
-class PartSamples:
-    """Model inputs (N, ...) float32 with their coarse label images (N, H, W) uint8 and weights (N, H, W) uint8."""
-
-    def __init__(self, csi: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor) -> None:
-        if not (len(csi) == len(labels) == len(weight)) or len(csi) == 0:
-            raise ValueError("PartSamples needs the same, non-zero number of inputs, label and weight images")
-        self.csi, self.labels, self.weight = csi, labels, weight
-
-    def __len__(self) -> int:
-        return len(self.csi)
-
-    def batch(self, index: torch.Tensor, device: torch.device) -> tuple[list[dict], torch.Tensor, torch.Tensor]:
-        """(batched inputs for ``translate``, labels long (B, H, W), weight float32 (B, 1, H, W)) on ``device``."""
-        inputs = [{"csi": c} for c in self.csi[index]]
-        labels = self.labels[index].to(device, torch.long)
-        weight = self.weight[index].to(device, torch.float32).unsqueeze(1)
-        return inputs, labels, weight
-
-
-def collect_part_samples(
-    cfg: CfgNode, max_samples: int, progress: Callable[[str], None] | None = None, max_bytes: int = MAX_CACHE_BYTES
-) -> PartSamples:
-    """Map up to ``max_samples`` training records (evenly spread, same in every process) into memory.
-
-    Records the mapper rejects (unreadable CSI, ...) are skipped as training skips them.
-
-    Raises:
-        DatasetError: no training record could be mapped.
-    """
-    records = [r for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name)]
-    if not records:
-        raise DatasetError(f"no training records in {list(cfg.DATASETS.TRAIN)}")
-    h, w = (int(v) for v in cfg.MODEL.MTN.OUTPUT_SIZE)
-    mapper = WiFiDensePoseDatasetMapper(cfg, is_train=True)
-    csi_list: list[torch.Tensor] = []
-    labels = weights = None
-    limit = max_samples
-    picks = spread_indices(len(records), limit).tolist()
-    t0 = time.perf_counter()
-    k = 0
-    while k < len(picks) and len(csi_list) < limit:
-        if progress is not None and k and k % 500 == 0:
-            progress(f"MTN pretraining: read {k}/{len(picks)} training samples ({time.perf_counter() - t0:.0f} s)")
-        idx = picks[k]
-        k += 1
-        mapped = mapper(records[idx])
-        if mapped is None or "instances" not in mapped:
-            continue
-        if labels is None:  # the first sample fixes the cache's size
-            per_sample = mapped["csi"].numel() * 4 + 2 * h * w
-            limit = max(1, min(limit, max_bytes // per_sample))
-            labels = torch.zeros((limit, h, w), dtype=torch.uint8)
-            weights = torch.zeros((limit, h, w), dtype=torch.uint8)
-            if limit < len(picks) - k + 1:
-                # fewer fit than were picked: spread the rest over the whole remaining dataset
-                picks = picks[:k] + spread_indices(len(records), limit - 1, start=idx + 1).tolist()
-                logger.info("MTN pretraining keeps %d samples (%.0f MiB cap)", limit, max_bytes / 2**20)
-        lab, wt = part_labels([mapped["instances"]], (h, w), torch.device("cpu"))
-        labels[len(csi_list)] = lab[0].to(torch.uint8)
-        weights[len(csi_list)] = wt[0, 0].to(torch.uint8)
-        csi_list.append(mapped["csi"])
-    if not csi_list:
-        raise DatasetError("MTN pretraining: no training sample could be read")
-    n = len(csi_list)
-    return PartSamples(torch.stack(csi_list), labels[:n].clone(), weights[:n].clone())
 
 
 def pretrain_mtn(
@@ -196,6 +132,7 @@ def build_mtn_optimizer(cfg: CfgNode, model: torch.nn.Module) -> torch.optim.Opt
         lr=float(cfg.SOLVER.MTN_PRETRAIN.BASE_LR),
         betas=tuple(float(b) for b in cfg.SOLVER.BETAS),
         weight_decay=float(cfg.SOLVER.WEIGHT_DECAY),
+        fused=True,  # one kernel for all parameters, as the main optimizer
     )
 
 
@@ -203,8 +140,12 @@ class MTNPretrainHook(HookBase):
     """Runs :func:`pretrain_mtn` in ``before_train`` of a run that starts at iteration 0.
 
     ``callback`` (plain dicts, as :mod:`app.backend.engine.hooks`) and ``control``
-    (:class:`TrainControl`) may be set after construction; both are optional.
+    (:class:`TrainControl`) are optional; by default they are the trainer's (``trainer.callback``,
+    ``trainer.control``).
     """
+
+    #: Steps after which metrics go out: each of the first ones, then every METRICS_PERIOD-th.
+    FIRST_STEPS = 10
 
     def __init__(self, cfg: CfgNode, callback: Callable[[dict[str, Any]], None] | None = None, control: Any = None) -> None:
         self.iters = check_pretrain_config(cfg)
@@ -221,39 +162,90 @@ class MTNPretrainHook(HookBase):
     def before_train(self) -> None:
         if self.iters <= 0 or int(self.trainer.iter) > 0:
             return
+        if self.callback is None:
+            self.callback = getattr(self.trainer, "callback", None)
+        if self.control is None:
+            self.control = getattr(self.trainer, "control", None)
         cfg = self.cfg
-        if self.control is not None and self.control.stop_requested:
-            raise TrainingStopped(-1, "")
-        samples = collect_part_samples(cfg, int(cfg.SOLVER.MTN_PRETRAIN.MAX_SAMPLES), self._say)
+        read = PhaseProgress("read", int(cfg.SOLVER.MTN_PRETRAIN.MAX_SAMPLES), self.callback, self.control)
+        read.check()
+        samples = collect_part_samples(cfg, int(cfg.SOLVER.MTN_PRETRAIN.MAX_SAMPLES), read)
         batch = int(cfg.SOLVER.MTN_PRETRAIN.IMS_PER_BATCH)
         self._say(f"MTN pretraining: {self.iters} steps of {batch} samples from {len(samples)} training samples")
         model = self.trainer.model
         optimizer = build_mtn_optimizer(cfg, model)
+        lr = float(cfg.SOLVER.MTN_PRETRAIN.BASE_LR)
         seed = int(cfg.SEED) if int(cfg.SEED) >= 0 else int(torch.randint(0, 2**31, (1,)))
         generator = torch.Generator().manual_seed(seed + 7919 * comm.get_rank())
-        period = max(1, self.iters // 20)
-        t0 = time.perf_counter()
+        log_period = max(1, self.iters // 20)
+        metrics_period = max(1, int(cfg.UI.METRICS_PERIOD))
+        progress = PhaseProgress("pretrain", self.iters, self.callback, self.control)
+        writer = _MetricsLines(cfg.OUTPUT_DIR) if comm.is_main_process() else None
+        t0 = last = time.perf_counter()
 
         def on_step(step: int, loss: float) -> None:
-            if self.control is not None:
-                self.control.wait_while_paused()
-                if self.control.stop_requested:
-                    raise TrainingStopped(-1, "")
+            nonlocal last
+            now = time.perf_counter()
+            step_time, last = now - last, now
             done = step + 1
-            if done % period == 0 or done == self.iters:
-                spent = time.perf_counter() - t0
+            if step < self.FIRST_STEPS or done % metrics_period == 0 or done == self.iters:
+                record = {"iteration": step, "max_iter": self.iters, "losses": {"loss_mtn_parts": loss}, "lr": lr, "time": step_time}
+                if self.callback is not None:
+                    self.callback({"kind": "metrics", "phase": "pretrain", **record})
+                if writer is not None:
+                    writer.write(step, self.iters, loss, lr, step_time)
+            if done % log_period == 0 or done == self.iters:
+                spent = now - t0
                 eta = spent / done * (self.iters - done)
                 self._say(f"MTN pretraining {done}/{self.iters}: loss_mtn_parts {loss:.4f}, {spent:.0f} s, ETA {eta:.0f} s")
+            progress.update(done, f"MTN pretraining {done}/{self.iters}: loss_mtn_parts {loss:.4f}")
 
-        self.losses = pretrain_mtn(
-            model,
-            samples,
-            self.iters,
-            batch,
-            optimizer,
-            bf16=bool(getattr(self.trainer, "cpu_bf16_autocast", False)),
-            body_weight=float(cfg.MODEL.MTN.PARTS_BODY_WEIGHT),
-            generator=generator,
-            on_step=on_step,
-        )
+        try:
+            self.losses = pretrain_mtn(
+                model,
+                samples,
+                self.iters,
+                batch,
+                optimizer,
+                bf16=bool(getattr(self.trainer, "cpu_bf16_autocast", False)),
+                body_weight=float(cfg.MODEL.MTN.PARTS_BODY_WEIGHT),
+                generator=generator,
+                on_step=on_step,
+            )
+        finally:
+            if writer is not None:
+                writer.close()
+        progress.finish(f"MTN pretraining done in {time.perf_counter() - t0:.0f} s")
         self._say(f"MTN pretraining done in {time.perf_counter() - t0:.0f} s")
+
+
+class _MetricsLines:
+    """Appends pretraining lines to ``OUTPUT_DIR/metrics.json`` (one JSON object per line, as
+    detectron2's JSONWriter writes; ``pretrain_iteration`` instead of ``iteration``)."""
+
+    def __init__(self, output_dir: str) -> None:
+        self._file = None
+        if output_dir:
+            try:
+                os.makedirs(output_dir, exist_ok=True)
+                self._file = open(os.path.join(output_dir, "metrics.json"), "a", encoding="utf-8")  # noqa: SIM115 (open for the whole pretraining)
+            except OSError as exc:
+                logger.warning("cannot write MTN pretraining metrics to %s: %s", output_dir, exc)
+
+    def write(self, step: int, max_iter: int, loss: float, lr: float, step_time: float) -> None:
+        if self._file is None:
+            return
+        line = {"phase": "pretrain", "pretrain_iteration": step, "pretrain_max_iter": max_iter,
+                "loss_mtn_parts": loss, "lr": lr, "time": step_time}
+        try:
+            self._file.write(json.dumps(line) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            logger.warning("cannot write MTN pretraining metrics: %s", exc)
+            self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None

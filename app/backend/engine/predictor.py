@@ -69,9 +69,14 @@ class InferenceRunner:
         self._mapper = None
 
     def map_record(self, record: dict) -> dict:
-        """A detectron2 dataset dict -> the model's input dict (test-time mapper)."""
+        """A detectron2 dataset dict -> the model's input dict (test-time mapper).
+
+        Raises:
+            UserFacingError: the record's files cannot be read (the reader's error: CsiFormatError,
+                DatasetError, ...); callers skip such records by :mod:`app.backend.data.skipped`'s rule.
+        """
         if self._mapper is None:
-            self._mapper = WiFiDensePoseDatasetMapper(self.cfg, is_train=False)
+            self._mapper = WiFiDensePoseDatasetMapper(self.cfg, is_train=False, skip_bad=False)
         return self._mapper(copy.deepcopy(record))
 
     @torch.no_grad()
@@ -146,7 +151,7 @@ class Predictor:
         self.cfg.freeze()
         model = build_model(self.cfg)
         if self.cfg.MODEL.WEIGHTS:
-            AtomicCheckpointer(model).load(self.cfg.MODEL.WEIGHTS)
+            AtomicCheckpointer(model, min_loaded_fraction=self.cfg.MODEL.MIN_LOADED_FRACTION).load(self.cfg.MODEL.WEIGHTS)
         model.eval()
         self.model = model
         self._runner = InferenceRunner(self.cfg, model)

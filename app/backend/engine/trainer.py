@@ -3,10 +3,12 @@
 - Model: ``app.backend.modeling.build_model`` (registers CombinedModel and its parts).
 - Data: ``app.backend.data.build_{train,test}_loader`` (``WiFiDensePoseDatasetMapper``).
 - Evaluator: ``DensePoseCOCOEvaluator`` (box, keypoint and DensePose metrics).
-- Optimizer: detectron2's SGD with ``SOLVER.CLIP_GRADIENTS`` (``maybe_add_gradient_clipping``);
-  AdamW uses PyTorch's fused kernel (same update; its step 3x faster on 2 CPU cores).
+- Optimizer: detectron2's SGD, or AdamW with PyTorch's fused kernel (same update; its step 3x
+  faster on 2 CPU cores); ``SOLVER.CLIP_GRADIENTS`` clips each parameter as detectron2 does, in
+  one multi-tensor kernel (:mod:`app.backend.engine.grad_clip`).
 - ``SOLVER.AMP.ENABLED``: detectron2's ``AMPTrainer`` (float16, gradient scaler) on CUDA;
-  :class:`CPUAutocastTrainer` (bfloat16 autocast) on a CPU with native bfloat16.
+  :class:`CPUAutocastTrainer` (bfloat16 autocast) on a CPU with native bfloat16
+  (``SOLVER.AMP.CPU_BF16`` or the environment variable ``WDS_CPU_BF16=0|1|auto`` force it).
 - Checkpoints: :class:`AtomicCheckpointer` (atomic writes, code-free reads).
 - DDP on GPUs (NCCL) and on CPUs (gloo, see :mod:`app.backend.engine.distributed`).
 - CSI modality with ``INPUT.CSI.AMP_STD <= 0``: normalisation statistics are computed
@@ -34,6 +36,7 @@ import torch
 from detectron2.config import CfgNode
 from detectron2.data import DatasetCatalog
 from detectron2.engine import AMPTrainer, DefaultTrainer, HookBase, SimpleTrainer, create_ddp_model
+from detectron2.engine.hooks import EvalHook
 from detectron2.engine.train_loop import TrainerBase
 from detectron2.evaluation.testing import flatten_results_dict
 from detectron2.utils import comm
@@ -44,11 +47,23 @@ from app.backend.checkpoint import AtomicCheckpointer
 from app.backend.config import load_config
 from app.backend.data import build_test_loader, build_train_loader, register_datasets
 from app.backend.engine.csi_stats import collect_csi_stats
-from app.backend.engine.hooks import ControlHook, EvalResultsHook, MetricsHook, PreviewHook, TrainingStopped
+from app.backend.engine.eval_hook import StoppableEvalHook, evaluate
+from app.backend.engine.grad_clip import with_gradient_clipping
+from app.backend.engine.hooks import (
+    Callback,
+    ControlHook,
+    EvalResultsHook,
+    MetricsHook,
+    PhaseProgress,
+    PreviewHook,
+    TrainControl,
+    TrainingStopped,
+)
 from app.backend.engine.mtn_pretrain import MTNPretrainHook
-from app.backend.errors import UserFacingError
+from app.backend.errors import ConfigError, UserFacingError
 from app.backend.evaluation import DensePoseCOCOEvaluator
 from app.backend.modeling import build_model
+from app.backend.output_lock import OutputLock
 
 logger = logging.getLogger(__name__)
 
@@ -95,18 +110,49 @@ class CPUAutocastTrainer(SimpleTrainer):
         self.optimizer.step()
 
 
+#: Environment variable that overrides ``SOLVER.AMP.CPU_BF16`` (values ``0``, ``1``, ``auto``).
+CPU_BF16_ENV = "WDS_CPU_BF16"
+_CPU_BF16_VALUES = {"0": "off", "off": "off", "false": "off", "1": "on", "on": "on", "true": "on", "auto": "auto"}
+
+
+def cpu_bf16_setting(cfg: CfgNode) -> str:
+    """``'auto'``, ``'on'`` or ``'off'``: ``$WDS_CPU_BF16`` when set, else ``SOLVER.AMP.CPU_BF16``.
+
+    Raises:
+        ConfigError: a value other than 0/1/auto (or off/on).
+    """
+    env = os.environ.get(CPU_BF16_ENV, "").strip().lower()
+    value, where = (env, CPU_BF16_ENV) if env else (str(cfg.SOLVER.AMP.CPU_BF16).strip().lower(), "SOLVER.AMP.CPU_BF16")
+    if value not in _CPU_BF16_VALUES:
+        raise ConfigError(f"{where} must be 0, 1 or auto (off, on), got {value!r}")
+    return _CPU_BF16_VALUES[value]
+
+
 def loop_class(cfg: CfgNode, on_cpu: bool) -> type[SimpleTrainer]:
-    """The training loop for ``SOLVER.AMP.ENABLED`` on this device (see the module docstring)."""
+    """The training loop for ``SOLVER.AMP.ENABLED`` on this device (see the module docstring).
+
+    On a CPU, :func:`cpu_bf16_setting` decides: ``auto`` asks oneDNN whether bfloat16 is native.
+    """
     if not cfg.SOLVER.AMP.ENABLED:
         return SimpleTrainer
     if not on_cpu:
         return AMPTrainer
-    if cpu_has_native_bf16():
+    setting = cpu_bf16_setting(cfg)
+    native = cpu_has_native_bf16()
+    if setting == "on" or (setting == "auto" and native):
+        if not native:
+            logger.warning(
+                "bfloat16 autocast forced (SOLVER.AMP.CPU_BF16 or %s) on a CPU that emulates bfloat16: slower than float32",
+                CPU_BF16_ENV,
+            )
         return CPUAutocastTrainer
-    logger.warning(
-        "SOLVER.AMP.ENABLED: this CPU has no native bfloat16 (AVX512-BF16 or AMX), where mixed "
-        "precision is slower than float32; training in float32"
-    )
+    if setting == "off":
+        logger.info("SOLVER.AMP.ENABLED: bfloat16 turned off (SOLVER.AMP.CPU_BF16 or %s); training in float32", CPU_BF16_ENV)
+    else:
+        logger.warning(
+            "SOLVER.AMP.ENABLED: this CPU has no native bfloat16 (AVX512-BF16 or AMX), where mixed "
+            "precision is slower than float32; training in float32"
+        )
     return SimpleTrainer
 
 
@@ -119,12 +165,18 @@ class Trainer(DefaultTrainer):
             scheduler, PreciseBN, checkpointer, evaluation, writers).
     """
 
-    def __init__(self, cfg: CfgNode, extra_hooks: Sequence[HookBase] = ()) -> None:
+    def __init__(
+        self, cfg: CfgNode, extra_hooks: Sequence[HookBase] = (), callback: Callback | None = None, control: TrainControl | None = None
+    ) -> None:
         TrainerBase.__init__(self)
+        #: receives the run's plain-dict events (progress of every phase, pretraining metrics), or None
+        self.callback = callback
+        #: obeyed in every phase (pause, stop), or None
+        self.control = control
         if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
             setup_logging("", comm.get_rank())
         cfg = DefaultTrainer.auto_scale_workers(cfg, comm.get_world_size())
-        cfg, feature_stats = prepare_csi_stats(cfg)
+        cfg, feature_stats = prepare_csi_stats(cfg, PhaseProgress("stats", 0, callback, control))
 
         model = self.build_model(cfg)
         if feature_stats is not None:
@@ -138,7 +190,9 @@ class Trainer(DefaultTrainer):
         self.cpu_bf16_autocast = isinstance(self._trainer, CPUAutocastTrainer)
 
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
-        self.checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+        self.checkpointer = AtomicCheckpointer(
+            model, cfg.OUTPUT_DIR, min_loaded_fraction=cfg.MODEL.MIN_LOADED_FRACTION, trainer=weakref.proxy(self)
+        )
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg
@@ -146,13 +200,31 @@ class Trainer(DefaultTrainer):
         self.register_hooks(self.build_hooks() + list(extra_hooks))
 
     def build_hooks(self) -> list[HookBase]:
-        """detectron2's default hooks, preceded by MTN pretraining when ``SOLVER.MTN_PRETRAIN.ITERS`` > 0."""
+        """detectron2's default hooks, preceded by MTN pretraining when ``SOLVER.MTN_PRETRAIN.ITERS`` > 0,
+        with an evaluation that reports progress and can be stopped (:class:`StoppableEvalHook`)."""
         hooks = super().build_hooks()
+        for k, hook in enumerate(hooks):
+            if type(hook) is EvalHook:
+                self.eval_hook = hooks[k] = StoppableEvalHook(self.cfg.TEST.EVAL_PERIOD, self._evaluate, self.save_unless_saved)
         pretrain = MTNPretrainHook(self.cfg)  # checks the config
         self.mtn_pretrain: MTNPretrainHook | None = pretrain if pretrain.iters > 0 else None
         if self.mtn_pretrain is not None:
             hooks.insert(0, self.mtn_pretrain)  # before the iteration timer: its time is not the loop's
         return hooks
+
+    def _evaluate(self, progress: PhaseProgress) -> dict:
+        self._last_eval_results = evaluate(type(self), self.cfg, self.model, progress)
+        return self._last_eval_results
+
+    def save_unless_saved(self, iteration: int) -> str:
+        """A checkpoint of ``iteration`` (main process): the one saved already, or ``model_{iteration:07d}``."""
+        if not comm.is_main_process():
+            return ""
+        for path, it in reversed(self.checkpointer.saved):
+            if it == iteration:
+                return path
+        self.checkpointer.save(f"model_{iteration:07d}", iteration=iteration)
+        return self.checkpointer.saved[-1][0] if self.checkpointer.saved else ""
 
     def resume_or_load(self, resume: bool = True) -> None:
         """As detectron2: with ``resume`` and a ``last_checkpoint`` in OUTPUT_DIR, restore
@@ -180,13 +252,12 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_optimizer(cls, cfg: CfgNode, model: torch.nn.Module) -> torch.optim.Optimizer:
-        """detectron2's SGD, or AdamW with the same parameter groups, LR factors and clipping (SOLVER.OPTIMIZER)."""
+        """detectron2's SGD, or AdamW (SOLVER.OPTIMIZER), with detectron2's parameter groups, LR factors
+        and per-parameter gradient clipping (one multi-tensor kernel, :mod:`app.backend.engine.grad_clip`)."""
         name = str(cfg.SOLVER.OPTIMIZER)
-        if name == "SGD":
-            return super().build_optimizer(cfg, model)
-        if name != "AdamW":
+        if name not in ("SGD", "AdamW"):
             raise UserFacingError(f"SOLVER.OPTIMIZER must be 'SGD' or 'AdamW', got {name!r}")
-        from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
+        from detectron2.solver.build import get_default_optimizer_params
 
         params = get_default_optimizer_params(
             model,
@@ -195,9 +266,14 @@ class Trainer(DefaultTrainer):
             bias_lr_factor=cfg.SOLVER.BIAS_LR_FACTOR,
             weight_decay_bias=cfg.SOLVER.WEIGHT_DECAY_BIAS,
         )
+        if name == "SGD":  # detectron2's build_optimizer, with the same arguments
+            return with_gradient_clipping(cfg, torch.optim.SGD)(
+                params, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM, nesterov=cfg.SOLVER.NESTEROV,
+                weight_decay=cfg.SOLVER.WEIGHT_DECAY,
+            )
         betas = tuple(float(b) for b in cfg.SOLVER.BETAS)
         # fused: one kernel for all parameters (CPU and CUDA), the same update as the per-tensor loop
-        return maybe_add_gradient_clipping(cfg, torch.optim.AdamW)(
+        return with_gradient_clipping(cfg, torch.optim.AdamW)(
             params, lr=cfg.SOLVER.BASE_LR, betas=betas, weight_decay=cfg.SOLVER.WEIGHT_DECAY, fused=True
         )
 
@@ -232,19 +308,27 @@ class Trainer(DefaultTrainer):
         return build_test_loader(cfg, dataset_name)
 
     @classmethod
+    def test(cls, cfg: CfgNode, model: torch.nn.Module, evaluators=None) -> dict:
+        """detectron2's ``DefaultTrainer.test`` (results per ``DATASETS.TEST``; ``evaluators`` must be None)."""
+        if evaluators is not None:
+            return super().test(cfg, model, evaluators)
+        return evaluate(cls, cfg, model)
+
+    @classmethod
     def build_evaluator(cls, cfg: CfgNode, dataset_name: str, output_folder: str | None = None):
         output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference")
         return DensePoseCOCOEvaluator(dataset_name, cfg, output_dir=output_folder)
 
 
-def prepare_csi_stats(cfg: CfgNode) -> tuple[CfgNode, tuple[np.ndarray, np.ndarray] | None]:
+def prepare_csi_stats(cfg: CfgNode, progress: PhaseProgress | None = None) -> tuple[CfgNode, tuple[np.ndarray, np.ndarray] | None]:
     """The CSI normalisation a training run needs, from one pass over its training CSI.
 
     Returns ``(cfg, feature_stats)``: ``cfg`` with INPUT.CSI's global mean/std filled in when
     ``INPUT.CSI.AMP_STD <= 0`` (otherwise unchanged), and the per-value (mean, std) when
     ``INPUT.CSI.NORMALIZATION`` is ``'feature'`` (else None). Outside CSI modality: ``(cfg, None)``.
     The statistics come from a capped, deterministic sample of the training set, so every DDP
-    process computes the same values.
+    process computes the same values (or from the training cache, see ``collect_csi_stats``);
+    ``progress`` (phase ``"stats"``) reports the pass and may stop it.
     """
     if cfg.INPUT.MODALITY != "csi":
         return cfg, None
@@ -252,7 +336,7 @@ def prepare_csi_stats(cfg: CfgNode) -> tuple[CfgNode, tuple[np.ndarray, np.ndarr
     per_value = cfg.INPUT.CSI.NORMALIZATION == "feature"
     if not (need_global or per_value):
         return cfg, None
-    stats, feature_stats = collect_csi_stats(cfg, global_stats=need_global, per_value=per_value)
+    stats, feature_stats = collect_csi_stats(cfg, global_stats=need_global, per_value=per_value, progress=progress)
     if stats is not None:
         cfg = cfg.clone()
         was_frozen = cfg.is_frozen()
@@ -341,40 +425,63 @@ def build_ui_hooks(cfg: CfgNode, callback, control=None) -> list[HookBase]:
     return out
 
 
+#: What a stop in each phase before the main loop says.
+_PHASE_WORDS = {"stats": "the CSI normalisation pass", "read": "reading the training samples", "pretrain": "MTN pretraining"}
+
+
 def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None, extra_hooks=()) -> dict:
     """Train in this process (the GUI's worker thread, a notebook, one DDP worker).
+
+    OUTPUT_DIR is locked for the run (:class:`~app.backend.output_lock.OutputLock`, re-entrant:
+    the CLI takes it before it writes anything; DDP workers run under their launcher's lock).
 
     Args:
         cfg: full config; datasets are registered from it; RNGs are seeded with
             ``SEED`` + rank (random when SEED < 0).
         resume: continue from OUTPUT_DIR/last_checkpoint when present.
-        callback: receives the hooks' plain dicts (see :func:`build_ui_hooks`).
-        control: :class:`TrainControl` for pause/resume/stop.
+        callback: receives the run's plain dicts (see :mod:`app.backend.engine.hooks`).
+        control: :class:`TrainControl` for pause/resume/stop, obeyed in every phase.
         extra_hooks: more hooks, registered after the reporting hooks and before the
             control hook.
 
     Returns:
-        ``{"status": "finished" | "stopped" | "diverged", "iteration": last completed
-        iteration (0-based, -1 if none), "max_iter", "last_checkpoint": path or "",
-        "results": flat {metric: float} of the final evaluation (finished runs),
-        "message": one line for the user, "output_dir"}``.
-        A non-finite loss ends with ``"diverged"``; the model at that point is never
-        saved, so ``last_checkpoint`` still names the last good checkpoint.
+        ``{"status": "finished" | "stopped" | "diverged", "phase": where it ended ("" when
+        finished, else one of ``PHASES``), "iteration": last completed iteration (0-based, -1 if
+        none), "max_iter", "last_checkpoint": a checkpoint of this run (saved by it, or the one it
+        resumed from) or "", "resumable": True when ``--resume`` (Resume) continues training from
+        ``last_checkpoint``, "results": flat {metric: float} of the final evaluation (finished
+        runs), "message": one line for the user, "output_dir"}``.
+        A stop in the phases before the main loop (``"stats"``, ``"read"``, ``"pretrain"``) saves
+        nothing, and the message says so. A non-finite loss ends with ``"diverged"``; the model at
+        that point is never saved, so ``last_checkpoint`` names the last good checkpoint.
 
     Raises:
-        UserFacingError subclasses for bad datasets/checkpoints/configs.
+        UserFacingError subclasses for bad datasets/checkpoints/configs; OutputInUseError when
+        another run holds OUTPUT_DIR.
     """
+    if comm.get_world_size() > 1:
+        return _run_training(cfg, resume, callback, control, extra_hooks)
+    with OutputLock(cfg.OUTPUT_DIR) as lock:
+        if lock.note:
+            logger.warning("%s", lock.note)
+        return _run_training(cfg, resume, callback, control, extra_hooks)
+
+
+def _run_training(cfg: CfgNode, resume: bool, callback, control, extra_hooks) -> dict:
     prepare_run(cfg)
     seed_all_rng(None if cfg.SEED < 0 else cfg.SEED + comm.get_rank())
     register_datasets(cfg)
     hooks = build_ui_hooks(cfg, callback) + list(extra_hooks)
     if control is not None:
         hooks.append(ControlHook(control, callback))  # last: it may end the loop
-    trainer = Trainer(cfg, extra_hooks=hooks)
-    if trainer.mtn_pretrain is not None:
-        trainer.mtn_pretrain.callback, trainer.mtn_pretrain.control = callback, control
+    try:
+        trainer = Trainer(cfg, extra_hooks=hooks, callback=callback, control=control)
+    except TrainingStopped as stop:  # in the CSI normalisation pass: there is no model yet
+        return _summary(cfg, "stopped", stop.phase, -1, int(cfg.SOLVER.MAX_ITER), "", _stop_message(stop, ""))
     trainer.resume_or_load(resume=resume)
-    status, message = "finished", ""
+    resumed_from = trainer.checkpointer.get_checkpoint_file() if resume and trainer.start_iter > 0 else ""
+    status, phase, message = "finished", "", ""
+    stop: TrainingStopped | None = None
     try:
         if trainer.start_iter >= trainer.max_iter:
             message = f"nothing to do: already at iteration {trainer.start_iter} of {trainer.max_iter}"
@@ -382,32 +489,61 @@ def run_training(cfg: CfgNode, resume: bool = False, callback=None, control=None
         else:
             trainer.train()
             message = f"finished {trainer.max_iter} iterations"
-    except TrainingStopped as stop:
-        status = "stopped"
-        message = (
-            f"stopped after iteration {stop.iteration + 1}" if stop.iteration >= 0 else "stopped during MTN pretraining"
-        ) + (f"; saved {stop.checkpoint}" if stop.checkpoint else "")
+            stop = trainer.eval_hook.stopped  # during the evaluation after the last iteration
+    except TrainingStopped as exc:
+        stop = exc
     except FloatingPointError as exc:
-        status = "diverged"
+        status, phase = "diverged", "train"
         detail = " ".join(str(exc).split())
-        last = trainer.checkpointer.get_checkpoint_file() if trainer.checkpointer.has_checkpoint() else ""
+        last = _own_checkpoint(trainer, resumed_from)
         message = (
             f"loss became non-finite at iteration {trainer.iter}: {detail.split('loss_dict = ', 1)[-1]}; "
             + (f"last good checkpoint: {last}" if last else "no checkpoint was saved")
             + " (lower SOLVER.BASE_LR or enable SOLVER.CLIP_GRADIENTS)"
         )
         logger.error(message)
+    if stop:
+        status, phase = "stopped", stop.phase
+    last_checkpoint = _own_checkpoint(trainer, resumed_from)
+    if stop:
+        message = _stop_message(stop, last_checkpoint, trainer.max_iter)
+        logger.info(message)
     results = getattr(trainer, "_last_eval_results", None) if status == "finished" else None
     flat = {k: float(v) for k, v in flatten_results_dict(results or {}).items() if isinstance(v, (int, float))}
-    last_iter = trainer.iter if status != "finished" else trainer.max_iter - 1
+    last_iter = trainer.max_iter - 1
     if status == "diverged":
         last_iter = trainer.iter - 1
+    elif stop is not None:
+        last_iter = trainer.start_iter - 1 if stop.phase in _PHASE_WORDS else stop.iteration
+    return _summary(cfg, status, phase, int(last_iter), int(trainer.max_iter), last_checkpoint, message, flat)
+
+
+def _own_checkpoint(trainer: Trainer, resumed_from: str) -> str:
+    """The newest checkpoint this run saved, else the one it resumed from, else ""
+    (a checkpoint an earlier run left in OUTPUT_DIR is not this run's state)."""
+    if trainer.checkpointer.saved:
+        return trainer.checkpointer.saved[-1][0]
+    return resumed_from
+
+
+def _stop_message(stop: TrainingStopped, checkpoint: str, max_iter: int = 0) -> str:
+    if stop.phase in _PHASE_WORDS:
+        return f"stopped during {_PHASE_WORDS[stop.phase]}; nothing was saved (training had not started)"
+    where = f"after iteration {stop.iteration + 1}"
+    if stop.phase == "eval":
+        where = "during the final evaluation" if stop.iteration + 1 >= max_iter else f"during the evaluation {where}"
+    return f"stopped {where}; " + (f"saved {checkpoint}" if checkpoint else "nothing was saved")
+
+
+def _summary(cfg, status, phase, iteration, max_iter, last_checkpoint, message, results=None) -> dict:
     return {
         "status": status,
-        "iteration": int(last_iter),
-        "max_iter": int(trainer.max_iter),
-        "last_checkpoint": trainer.checkpointer.get_checkpoint_file() if trainer.checkpointer.has_checkpoint() else "",
-        "results": flat,
+        "phase": phase,
+        "iteration": iteration,
+        "max_iter": max_iter,
+        "last_checkpoint": last_checkpoint,
+        "resumable": bool(last_checkpoint) and iteration + 1 < max_iter and status != "finished",
+        "results": results or {},
         "message": message,
         "output_dir": cfg.OUTPUT_DIR,
     }

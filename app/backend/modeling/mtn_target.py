@@ -62,24 +62,48 @@ def part_labels(instances: Sequence[Instances], size: tuple[int, int], device: t
     Returns:
         labels long (N, H, W) in 0..14, weight float32 (N, 1, H, W) in {0, 1} (0 inside the
         boxes of people without ``dp_masks``).
+
+    A person covers the pixels of its box rounded outwards (floor of the top-left corner, ceil of
+    the bottom-right) and clipped to the image; a later person paints over an earlier one. All
+    people of an image are painted at once (no Python loop over people, no host-device
+    synchronisation).
     """
     h, w = size
     labels = torch.zeros((len(instances), h, w), dtype=torch.long, device=device)
     weight = torch.ones((len(instances), 1, h, w), dtype=torch.float32, device=device)
+    cols = torch.arange(w, device=device, dtype=torch.float32)
+    rows = torch.arange(h, device=device, dtype=torch.float32)
     for n, inst in enumerate(instances):
-        boxes = inst.gt_boxes.tensor.detach().to(device)
-        dps = inst.gt_densepose if inst.has("gt_densepose") else [None] * len(inst)
-        for box, dp in zip(boxes, dps):
-            x0, y0 = int(box[0].floor().clamp(0, w)), int(box[1].floor().clamp(0, h))
-            x1, y1 = int(box[2].ceil().clamp(0, w)), int(box[3].ceil().clamp(0, h))
-            if x1 <= x0 or y1 <= y0:
-                continue
-            if dp is None or dp.segm is None:
-                weight[n, 0, y0:y1, x0:x1] = 0.0
-                continue
-            segm = _segm_on_pixels(dp.segm.to(device), box, (x0, y0, x1, y1))
-            region = labels[n, y0:y1, x0:x1]
-            region[segm > 0] = segm[segm > 0]
+        if len(inst) == 0:
+            continue
+        boxes = inst.gt_boxes.tensor.detach().to(device).float()  # (J, 4)
+        j = boxes.shape[0]
+        if inst.has("gt_densepose"):
+            dps = inst.gt_densepose
+            segm, has_segm = dps.packed.segm[dps.index].to(device), dps.has_segm().to(device)
+        else:
+            segm = torch.zeros((j, DP_GRID, DP_GRID), dtype=torch.uint8, device=device)
+            has_segm = torch.zeros(j, dtype=torch.bool, device=device)
+        x0, y0 = boxes[:, 0].floor().clamp(0, w), boxes[:, 1].floor().clamp(0, h)
+        x1, y1 = boxes[:, 2].ceil().clamp(0, w), boxes[:, 3].ceil().clamp(0, h)
+        in_x = (cols[None] >= x0[:, None]) & (cols[None] < x1[:, None])  # (J, W) pixels of each person's box
+        in_y = (rows[None] >= y0[:, None]) & (rows[None] < y1[:, None])  # (J, H)
+        # nearest sample of each person's 256x256 box-relative labels at the pixel centres
+        gx, gy = abs_to_grid(cols[None] + 0.5, rows[None] + 0.5, tuple(boxes[:, k, None] for k in range(4)))
+        xs, ys = gx.floor().long(), gy.floor().long()  # (J, W), (J, H)
+        on_x = in_x & (xs >= 0) & (xs < DP_GRID)
+        on_y = in_y & (ys >= 0) & (ys < DP_GRID)
+        xs, ys = xs.clamp(0, DP_GRID - 1), ys.clamp(0, DP_GRID - 1)
+        cells = (ys[:, :, None] * DP_GRID + xs[:, None, :]).reshape(j, -1)
+        sampled = segm.reshape(j, -1).gather(1, cells).reshape(j, h, w).long()
+        painted = sampled * (on_y[:, :, None] & on_x[:, None, :] & has_segm[:, None, None])
+        # the last person with a label > 0 at a pixel wins
+        order = (painted > 0) * torch.arange(1, j + 1, device=device)[:, None, None]
+        top = order.amax(dim=0)  # (H, W): 1 + index of the winning person, 0 = none
+        labels[n] = painted.gather(0, (top - 1).clamp(min=0)[None])[0] * (top > 0)
+        # people without dp_masks: their box pixels are unknown, not background
+        unknown = (in_y[:, :, None] & in_x[:, None, :] & ~has_segm[:, None, None]).any(dim=0)
+        weight[n, 0] = (~unknown).float()
     return labels, weight
 
 
@@ -96,19 +120,6 @@ def part_target(instances: Sequence[Instances], size: tuple[int, int], device: t
     """
     labels, weight = part_labels(instances, size, device)
     return labels_to_image(labels), weight
-
-
-def _segm_on_pixels(segm: torch.Tensor, box: torch.Tensor, cells: tuple[int, int, int, int]) -> torch.Tensor:
-    """Nearest sample of a (256, 256) box-relative label map at the pixel centres of ``cells`` (long (h, w))."""
-    x0, y0, x1, y1 = cells
-    centres_x = torch.arange(x0, x1, device=segm.device, dtype=torch.float32) + 0.5
-    centres_y = torch.arange(y0, y1, device=segm.device, dtype=torch.float32) + 0.5
-    gx, gy = abs_to_grid(centres_x, centres_y, box)
-    xs, ys = gx.floor().long(), gy.floor().long()
-    inside_x = (xs >= 0) & (xs < DP_GRID)
-    inside_y = (ys >= 0) & (ys < DP_GRID)
-    out = segm.long()[ys.clamp(0, DP_GRID - 1)][:, xs.clamp(0, DP_GRID - 1)]
-    return out * inside_y[:, None] * inside_x[None, :]
 
 
 def part_target_loss(mtn_out: torch.Tensor, instances: Sequence[Instances], body_weight: float = 1.0) -> torch.Tensor:

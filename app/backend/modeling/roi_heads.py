@@ -34,12 +34,7 @@ from detectron2.config import CfgNode, configurable
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import ROI_HEADS_REGISTRY, StandardROIHeads
 from detectron2.modeling.poolers import ROIPooler
-from detectron2.modeling.roi_heads import select_foreground_proposals
-from detectron2.modeling.roi_heads.keypoint_head import (
-    KRCNNConvDeconvUpsampleHead,
-    keypoint_rcnn_inference,
-    keypoint_rcnn_loss,
-)
+from detectron2.modeling.roi_heads.keypoint_head import KRCNNConvDeconvUpsampleHead, keypoint_rcnn_inference
 from detectron2.structures import Boxes, ImageList, Instances
 from detectron2.structures.boxes import matched_pairwise_iou
 from torch import nn
@@ -53,6 +48,7 @@ from app.backend.modeling.densepose import (
     build_densepose_head,
     check_person_threshold,
 )
+from app.backend.modeling.keypoint_loss import keypoint_loss
 from app.backend.modeling.refinement import KeypointDensePoseRefinement
 
 
@@ -199,20 +195,25 @@ class DensePoseROIHeads(StandardROIHeads):
     # ------------------------------------------------------------------ DensePose
 
     def _select_densepose_rois(self, proposals: list[Instances], require_densepose: bool) -> list[Instances]:
-        """Foreground proposals with IoU >= threshold (and DensePose points if required)."""
-        fg, _ = select_foreground_proposals(proposals, self.num_classes)
+        """Foreground proposals with IoU >= threshold (and DensePose points if required).
+
+        One ``nonzero`` per image (the number of ROIs is data-dependent), then every field is
+        indexed with the same index tensor: indexing an ``Instances`` by a boolean mask would
+        synchronise once per field.
+        """
         out = []
-        for p in fg:
+        for p in proposals:
             if len(p) == 0 or not p.has("gt_boxes"):
                 out.append(p[:0] if len(p) else p)
                 continue
-            keep = matched_pairwise_iou(p.gt_boxes, p.proposal_boxes) >= self.densepose_fg_iou_threshold
+            if require_densepose and not p.has("gt_densepose"):
+                out.append(p[:0])
+                continue
+            keep = (p.gt_classes != -1) & (p.gt_classes != self.num_classes)  # foreground
+            keep &= matched_pairwise_iou(p.gt_boxes, p.proposal_boxes) >= self.densepose_fg_iou_threshold
             if require_densepose:
-                if not p.has("gt_densepose"):
-                    out.append(p[:0])
-                    continue
                 keep &= p.gt_densepose.has_annotation().to(keep.device)
-            out.append(p[keep])
+            out.append(p[keep.nonzero().squeeze(1)])
         return out
 
     def _densepose_features(
@@ -282,15 +283,9 @@ class DensePoseROIHeads(StandardROIHeads):
         if self.training:
             head = self.keypoint_head
             normalizer = None if head.loss_normalizer == "visible" else len(rois) * head.loss_normalizer
-            # rows of images with keypoint annotations (images without GT have no foreground rows)
-            has_kp = [len(r) == 0 or r.has("gt_keypoints") for r in rois]
-            if all(has_kp):
-                kp_loss = keypoint_rcnn_loss(kp_logits, rois, normalizer=normalizer)
-            else:  # boolean indexing synchronises with the device: only when needed
-                rows = torch.cat([torch.full((len(r),), ok, dtype=torch.bool) for r, ok in zip(rois, has_kp)])
-                kp_rois = [r for r, ok in zip(rois, has_kp) if ok]
-                kp_loss = keypoint_rcnn_loss(kp_logits[rows.to(kp_logits.device)], kp_rois, normalizer=normalizer)
-            losses = {"loss_keypoint": kp_loss * head.loss_weight + kp_logits.sum() * 0}
+            # rows of images without keypoint annotations weigh 0 (no boolean indexing, no sync)
+            kp_loss = keypoint_loss(kp_logits, rois, normalizer=normalizer)
+            losses = {"loss_keypoint": kp_loss * head.loss_weight}
             losses.update(self._densepose_losses(rois, dp_out, anchor))
             return losses
         keypoint_rcnn_inference(kp_logits, instances)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
@@ -31,6 +31,20 @@ from app.ui.capture.import_dialog import PathField
 Target = tuple[Path, list | None]  # dataset JSON, image ids (None = all)
 CONFIG_FILTER = "Configs (*.yaml *.yml);;All files (*)"
 WEIGHTS_FILTER = "Checkpoints (*.pth *.pkl);;All files (*)"
+WEIGHTS_HINT = (
+    "The teacher's trained weights: an image DensePose model trained on frames like yours (.pth), or "
+    "DensePose's model-zoo densepose_rcnn_R_50_FPN_s1x (.pkl), which the default teacher config loads as it is."
+)
+NO_WEIGHTS = "Choose the teacher weights first: an untrained teacher would label nothing useful."
+
+
+def scope_text(targets: list[Target]) -> str:
+    """``"1 selected image in val.json"``, ``"12 selected images in …"``, ``"every image in …"``."""
+    names = ", ".join(p.name for p, _ in targets)
+    if not all(ids is not None for _, ids in targets):
+        return f"every image in {names}"
+    n = sum(len(ids) for _, ids in targets)
+    return f"{n} selected image{'' if n == 1 else 's'} in {names}"
 
 
 def targets_from_rows(index: Any, rows: list[int] | None) -> list[Target]:
@@ -87,12 +101,17 @@ class PseudoLabelDialog(CaptureJobDialog):
         self.targets = list(targets)
         self.setWindowTitle("Pseudo-label with an image teacher")
         self.resize(640, 420)
-        n_img = sum(len(ids) for _, ids in self.targets if ids is not None)
-        scope = f"{n_img} selected images" if all(ids is not None for _, ids in self.targets) else "every image"
-        self.scope = QLabel(f"{scope} in {', '.join(p.name for p, _ in self.targets)}", self)
+        self.scope = QLabel(scope_text(self.targets), self)
         self.config = PathField(self, "Teacher config", file_filter=CONFIG_FILTER)
         self.config.set_text(builtin_config("image_densepose_R50_FPN_s1x"))
         self.weights = PathField(self, "Teacher weights", file_filter=WEIGHTS_FILTER)
+        self.weights.edit.setPlaceholderText("required: a .pth checkpoint or a model-zoo .pkl")
+        self.weights.setToolTip(WEIGHTS_HINT)
+        self.weights_hint = QLabel(WEIGHTS_HINT, self)
+        self.weights_hint.setWordWrap(True)
+        hint = self.weights_hint.palette()
+        hint.setColor(QPalette.ColorRole.WindowText, hint.color(QPalette.ColorRole.PlaceholderText))
+        self.weights_hint.setPalette(hint)
         self.kp_config = PathField(self, "Keypoint teacher config (optional)", file_filter=CONFIG_FILTER)
         self.kp_weights = PathField(self, "Keypoint teacher weights", file_filter=WEIGHTS_FILTER)
         self.overrides = QLineEdit(self)
@@ -105,6 +124,7 @@ class PseudoLabelDialog(CaptureJobDialog):
         form.addRow("Frames", self.scope)
         form.addRow("Teacher config", self.config)
         form.addRow("Teacher weights", self.weights)
+        form.addRow("", self.weights_hint)
         form.addRow("Keypoint config", self.kp_config)
         form.addRow("Keypoint weights", self.kp_weights)
         form.addRow("Overrides", self.overrides)
@@ -123,8 +143,23 @@ class PseudoLabelDialog(CaptureJobDialog):
             "score_thresh": float(self.score.value()),
         }
 
+    def has_weights(self) -> bool:
+        """Whether the teacher gets weights: the field, an override or its config's MODEL.WEIGHTS."""
+        if self.weights.text() or "MODEL.WEIGHTS" in shlex.split(self.overrides.text()):
+            return True
+        from app.backend.config import load_config
+
+        try:
+            return bool(load_config(self.config.text()).MODEL.WEIGHTS)
+        except Exception:  # a config that does not load: the job says why
+            return True
+
     def start(self) -> None:
         if self.running or not self.targets:
+            return
+        if not self.has_weights():
+            self.status.setText(NO_WEIGHTS)
+            self.weights.edit.setFocus()
             return
         self.launch(run_targets, self.targets, self.settings(), status="loading the teacher…")
 

@@ -12,6 +12,11 @@ A or PgUp previous image, Del delete the selected DensePose point (Shift+Del the
 Ctrl+D duplicate the person, Y / X accept / reject the selected proposal, F fit,
 Ctrl+Shift+S save now, Ctrl+Z / Ctrl+Shift+Z undo / redo (the main window's Edit menu
 when the editor is embedded in it).
+
+The line under the toolbar names the open image, its place in the browsed list ("3 of 22") and
+whether every edit is saved; the toolbar's "Points follow box" toggle (on by default) says
+whether a box edit moves the person's DensePose points with the box or leaves them where they
+are on the image.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QStyle, QVBoxLayout, QWidget
 
 from app.backend.annotations import AnnotationSession, DensePosePoint, Person, insert_op, remove_op, replace_op
 from app.backend.annotations.ops import Op, OpConflictError
@@ -31,6 +36,7 @@ from app.backend.errors import UserFacingError
 from app.backend.structures.body import KEYPOINT_NAMES, NUM_KEYPOINTS
 from app.ui.dataset.annotation_commands import EditCommand
 from app.ui.dataset.annotation_panel import AnnotationPanel
+from app.ui.dataset.annotation_toolbar import EditorToolbar, ImageLine, position_text
 from app.widgets.annotation_canvas import AnnotationCanvas, CanvasPerson
 
 
@@ -66,7 +72,8 @@ class AnnotationEditor(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("QLabel { background: #fff3cd; color: #533f03; padding: 4px; }")
         self.banner.hide()
-        self.toolbar = QToolBar(self)
+        self.toolbar = EditorToolbar(self)
+        self.image_line = ImageLine(self)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.canvas)
         split.addWidget(self.panel)
@@ -74,6 +81,7 @@ class AnnotationEditor(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.toolbar)
+        lay.addWidget(self.image_line)
         lay.addWidget(self.banner)
         lay.addWidget(split, 1)
 
@@ -85,7 +93,9 @@ class AnnotationEditor(QWidget):
         self.navigation: list[tuple[Path, object]] = []
         self.proposals: dict[tuple[Path, object], list[Person]] = {}
         self.proposal_index = 0
+        self._position = ""  # "3 of 22" of the shown image
         self._build_actions()
+        self.set_mode("edit")  # the mode the canvas starts in, checked on the toolbar
         self._connect()
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(autosave_tick_ms)
@@ -93,29 +103,23 @@ class AnnotationEditor(QWidget):
         self.autosave_timer.start()
 
     # -- setup --------------------------------------------------------------------------
-    def _action(self, text: str, keys, slot, toolbar: bool = True) -> QAction:
-        act = QAction(text, self)
-        seqs = [QKeySequence(k) for k in (keys if isinstance(keys, (list, tuple)) else [keys])]
-        act.setShortcuts(seqs)
-        act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        act.triggered.connect(slot)
-        self.addAction(act)
-        if toolbar:
-            self.toolbar.addAction(act)
-        return act
+    def _action(self, text: str, keys, slot, toolbar: bool = True, icon=None, tip: str = "") -> QAction:
+        return self.toolbar.add(text, keys, slot, icon=icon, tip=tip, button=toolbar)
 
     def _build_actions(self) -> None:
-        for text, key, mode in (
-            ("Edit", "E", "edit"),
-            ("Box", "B", "box"),
-            ("Keypoints", "K", "keypoint"),
-            ("DensePose", "P", "dp"),
+        sp = QStyle.StandardPixmap
+        for text, key, mode, tip in (
+            ("Edit", "E", "edit", "select and drag keypoints, DensePose points and boxes"),
+            ("Box", "B", "box", "drag out a box: a new person"),
+            ("Keypoints", "K", "keypoint", "click to place the current keypoint of the selected person"),
+            ("DensePose", "P", "dp", "click inside the selected person's box to add a DensePose point"),
         ):
-            act = self._action(text, key, lambda _=False, m=mode: self.set_mode(m))
+            act = self._action(text, key, lambda _=False, m=mode: self.set_mode(m), tip=tip)
             act.setCheckable(True)
             act.setData(mode)
-        self._action("Prev image", ["A", "PgUp"], self.prev_image)
-        self._action("Next image", ["D", "PgDown"], self.next_image)
+        self.toolbar.addSeparator()
+        self._action("Prev image", ["A", "PgUp"], self.prev_image, icon=sp.SP_MediaSkipBackward)
+        self._action("Next image", ["D", "PgDown"], self.next_image, icon=sp.SP_MediaSkipForward)
         self._action("Prev keypoint", "[", lambda: self.step_keypoint(-1), toolbar=False)
         self._action("Next keypoint", "]", lambda: self.step_keypoint(1), toolbar=False)
         for v in (0, 1, 2):
@@ -126,10 +130,14 @@ class AnnotationEditor(QWidget):
         self._action("Accept proposal", "Y", self.accept_proposal, toolbar=False)
         self._action("Reject proposal", "X", self.reject_proposal, toolbar=False)
         self._action("Accept pseudo labels", "Shift+Y", self.accept_pseudo_labels, toolbar=False)
-        self._action("Fit", "F", self.canvas.fit)
-        self._action("Save", "Ctrl+Shift+S", self.save)
-        self.undo_action = self._action("Undo", QKeySequence.StandardKey.Undo, self.undo)
-        self.redo_action = self._action("Redo", QKeySequence.StandardKey.Redo, self.redo)
+        self.toolbar.addSeparator()
+        self._action("Fit", "F", self.canvas.fit, icon=sp.SP_TitleBarMaxButton, tip="fit the image to the view")
+        self._action("Save", "Ctrl+Shift+S", self.save, icon=sp.SP_DialogSaveButton,
+                     tip="save now (edits are journaled at once and saved 5 s after the first unsaved one)")
+        self.undo_action = self._action("Undo", QKeySequence.StandardKey.Undo, self.undo, icon=sp.SP_ArrowBack)
+        self.redo_action = self._action("Redo", QKeySequence.StandardKey.Redo, self.redo, icon=sp.SP_ArrowForward)
+        self.toolbar.finish()
+        self.toolbar.follow_box.toggled.connect(self._on_follow_box)
 
     def _connect(self) -> None:
         c, p = self.canvas, self.panel
@@ -151,6 +159,7 @@ class AnnotationEditor(QWidget):
         p.delete_dp.clicked.connect(self.delete_dp_point)
         p.uv_chart.partChanged.connect(self._on_chart_part)
         p.uv_chart.uvChanged.connect(self._on_chart_uv)
+        p.uv_chart.pointPicked.connect(self._on_chart_point)
         p.run_model.clicked.connect(self.proposeRequested)
         p.accept.clicked.connect(self.accept_proposal)
         p.accept_all.clicked.connect(self.accept_all_proposals)
@@ -176,7 +185,8 @@ class AnnotationEditor(QWidget):
         if self.undo_group is not None:
             self.undo_group.addStack(stack)
         if session.notes or session.problems:
-            self.show_banner("\n".join(session.notes + session.problems[:5]))
+            # several files open: each line names its file (the banner outlives the image shown)
+            self.show_banner("\n".join(f"{session.source.name}: {t}" for t in session.notes + session.problems[:5]))
 
     def show_banner(self, text: str) -> None:
         self.banner.setText(text)
@@ -188,6 +198,8 @@ class AnnotationEditor(QWidget):
         """Order of (session source path, image id) for next/previous image."""
         resolved: dict = {}
         self.navigation = [(resolved.get(p) or resolved.setdefault(p, Path(p).resolve()), i) for p, i in items]
+        self._position = self._position_text()
+        self.update_image_line()
 
     def show_image(self, image_id, source: Path | None = None) -> None:
         """Show one image of the session ``source`` (default: the current session)."""
@@ -207,6 +219,7 @@ class AnnotationEditor(QWidget):
         self.canvas.set_image(rgb)
         self.canvas.set_selection(0 if self.session.doc.anns(image_id) else -1, 0, -1)
         self.proposal_index = 0
+        self._position = self._position_text()
         self.refresh()
         self.imageShown.emit(image_id)
 
@@ -256,7 +269,17 @@ class AnnotationEditor(QWidget):
         person = people[self.canvas.selected_person] if 0 <= self.canvas.selected_person < len(people) else None
         self.panel.show_keypoints(None if person is None else person.keypoints, self.canvas.current_keypoint)
         self._refresh_dp_panel(person)
-        self.panel.proposal_info.setText(f"{len(props)} proposals" if props else "none")
+        self.panel.set_proposal_count(len(props))
+        self.update_image_line()
+
+    def _position_text(self) -> str:
+        if self.session is None or self.image_id is None:
+            return ""
+        return position_text(self.navigation, self.session.source.resolve(), self.image_id, self.session.doc.images)
+
+    def update_image_line(self, *_: object) -> None:
+        """Show the open image's name, place and save state (saved, unsaved, read-only, recovered)."""
+        self.image_line.show_state(self.session, self.image_id, self._position)
 
     def _refresh_dp_panel(self, person: Person | None) -> None:
         j = self.canvas.selected_dp
@@ -268,7 +291,17 @@ class AnnotationEditor(QWidget):
             self.panel.uv_chart.set_context(np.array([(o.u, o.v) for o in dp if o.i == q.i]))
             self.panel.dp_info.setText(f"point {j + 1}/{len(dp)}: I={q.i} U={q.u:.3f} V={q.v:.3f}")
         else:
-            self.panel.dp_info.setText(f"{len(dp)} points; none selected")
+            # no point selected (none yet, undone, another image): the chart shows no marker of
+            # a point that is not there, and the dots are this person's points of the shown part
+            self.panel.uv_chart.set_uv(None)
+            self.panel.uv_chart.set_context(np.array([(o.u, o.v) for o in dp if o.i == self.panel.uv_chart.part]))
+            if person is None:
+                text = "Select a person to see their DensePose points."
+            elif dp:
+                text = f"{len(dp)} point{'s' if len(dp) > 1 else ''}; click one to see or change its part and U, V."
+            else:
+                text = "No DensePose points yet: in DensePose mode (P) click inside the person's box."
+            self.panel.dp_info.setText(text)
 
     def _on_applied(self, op: Op) -> None:
         key = (self.session.source.resolve(), self.image_id) if self.session else None
@@ -321,9 +354,22 @@ class AnnotationEditor(QWidget):
 
     def _on_box_edited(self, n: int, x: float, y: float, w: float, h: float) -> None:
         person = self._person(n)
-        if person is not None:
-            person.set_bbox(x, y, w, h)
+        if person is None:
+            return
+        if self.toolbar.follow_box.isChecked() or not (person.dp or person.extra.get("dp_masks")):
+            person.set_bbox(x, y, w, h)  # box-relative points and masks move and stretch with the box
             self._replace(n, person, "edit box")
+            return
+        outside = person.set_bbox_keep_densepose(x, y, w, h)
+        self._replace(n, person, "edit box (points kept)")
+        if outside:
+            self.message.emit(f"{outside} DensePose point{'s' if outside > 1 else ''} outside the new box "
+                              "moved to its edge (Ctrl+Z undoes)")
+
+    def _on_follow_box(self, on: bool) -> None:
+        self.canvas.points_follow_box = on
+        self.message.emit("box edits move the DensePose points with the box" if on
+                          else "box edits keep the DensePose points where they are on the image")
 
     def _on_box_drawn(self, x: float, y: float, w: float, h: float) -> None:
         if self.session is None:
@@ -356,6 +402,7 @@ class AnnotationEditor(QWidget):
 
     def _on_dp_selected(self, n: int, j: int) -> None:
         self.canvas.selected_dp = j
+        self.panel.show_tab("densepose")
         self._refresh_dp_panel(self._person(n))
 
     def _on_person_selected(self, n: int) -> None:
@@ -385,12 +432,17 @@ class AnnotationEditor(QWidget):
     def _on_chart_uv(self, u: float, v: float) -> None:
         self._edit_selected_dp("set DensePose U/V", u=float(u), v=float(v))
 
+    def _on_chart_point(self, part: int, u: float, v: float) -> None:
+        self._edit_selected_dp("set DensePose part and U/V", i=int(part), u=float(u), v=float(v))
+
     # -- commands (actions and buttons) -------------------------------------------------
     def set_mode(self, mode: str) -> None:
         self.canvas.set_mode(mode)
         for act in self.toolbar.actions():
-            if act.isCheckable():
+            if act.isCheckable() and act.data() is not None:
                 act.setChecked(act.data() == mode)
+        if mode in ("keypoint", "dp"):
+            self.panel.show_tab("keypoints" if mode == "keypoint" else "densepose")
 
     def step_keypoint(self, step: int) -> None:
         self.canvas.set_selection(self.canvas.selected_person, (self.canvas.current_keypoint + step) % NUM_KEYPOINTS)
@@ -511,6 +563,20 @@ class AnnotationEditor(QWidget):
                     continue
                 note = "" if session.writable else f" ({session.source.name} failed validation and was not overwritten)"
                 self.message.emit(f"saved {path}{note}")
+        self.update_image_line()
+
+    def save_pending(self) -> None:
+        """Save every file with unsaved edits now, as autosave would later: read-only files and
+        recovered edits that wait for Keep/Discard are left alone (a save would keep them)."""
+        for session in self.sessions.values():
+            if session.dirty and not session.read_only and not session.recovery_pending:
+                try:
+                    path = session.save()
+                except UserFacingError as exc:
+                    self.show_banner(str(exc))
+                    continue
+                self.message.emit(f"saved {path.name}")
+        self.update_image_line()
 
     def autosave_tick(self) -> None:
         for session in self.sessions.values():
@@ -519,6 +585,7 @@ class AnnotationEditor(QWidget):
                     self.message.emit(f"autosaved {session.save_path.name}")
             except UserFacingError as exc:
                 self.show_banner(str(exc))
+        self.update_image_line()
 
     def close_sessions(self) -> None:
         """Save pending edits and release every session (call from the window's closeEvent)."""

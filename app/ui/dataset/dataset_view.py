@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableView,
+    QStyle,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -41,9 +41,11 @@ from app.ui.dataset.annotation_loading import load_datasets, make_thumbnail_cach
 from app.ui.dataset.recovery_bar import RecoveryPrompts
 from app.widgets.dataset_stats import DatasetStatsPanel
 from app.widgets.job_runner import JobRunner, failure_text
-from app.widgets.thumbnail_grid import DatasetTableModel, MaskFilterProxy, ThumbnailGrid
+from app.widgets.thumbnail_grid import DatasetTableModel, EmptyTextTable, MaskFilterProxy, ThumbnailGrid
 
 HEADERS = ["file", "split", "people", "keypoints", "DensePose", "CSI"]
+NO_DATASET = "No dataset is open. Open JSON… opens COCO-DensePose files; Open demo opens the synthetic demo."
+NO_MATCH = "No image matches the filters. Widen them (splits, keypoints, DensePose, CSI, people, name) to see images."
 
 
 def project_dataset_paths(project) -> list[Path]:
@@ -93,10 +95,15 @@ class DatasetView(QWidget):
         self.load_job.result.connect(self._on_ready)
         self.load_job.failed.connect(self._on_failed)
 
-        self.open_button = QPushButton("Open JSON…", self)
-        self.demo_button = QPushButton("Open demo", self)
-        self.propose_button = QPushButton("Propose for selection", self)
-        self.mtn_button = QPushButton("MTN preview", self)
+        icon, sp = self.style().standardIcon, QStyle.StandardPixmap
+        self.open_button = QPushButton(icon(sp.SP_DialogOpenButton), "Open JSON…", self)
+        self.open_button.setToolTip("open COCO-DensePose dataset files (several at once: one list)")
+        self.demo_button = QPushButton(icon(sp.SP_DirHomeIcon), "Open demo", self)
+        self.demo_button.setToolTip("open the synthetic demo dataset (made on first use)")
+        self.propose_button = QPushButton(icon(sp.SP_MediaPlay), "Propose for selection", self)
+        self.propose_button.setToolTip("run a model on the selected images; its people appear dashed in the editor")
+        self.mtn_button = QPushButton(icon(sp.SP_FileDialogContentsView), "MTN preview", self)
+        self.mtn_button.setToolTip("show what the MTN makes of the selected sample's CSI")
         self.split_filter = QComboBox(self)
         self.split_filter.addItem("all splits", None)
         self.kp_filter, self.dp_filter, self.csi_filter = (QComboBox(self) for _ in range(3))
@@ -111,43 +118,40 @@ class DatasetView(QWidget):
         self.max_people.setValue(999)
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("file name contains…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance(self.search.placeholderText()) + 40)
         self.count_label = QLabel("", self)
         self.banner = QLabel(self)
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("QLabel { background: #fdecea; color: #611a15; padding: 4px; }")
         self.banner.hide()
+        # two rows, so both stay readable in a 1200 px window: what to open and do above the
+        # tabs; the filters (they choose what Browse lists and what Next image steps through)
+        # on the Browse tab
         bar = QHBoxLayout()
-        for w in (
-            self.open_button,
-            self.demo_button,
-            self.split_filter,
-            self.kp_filter,
-            self.dp_filter,
-            self.csi_filter,
-        ):
+        for w in (self.open_button, self.demo_button, self.propose_button, self.mtn_button):
             bar.addWidget(w)
-        for w in (
-            self.min_people,
-            self.max_people,
-            self.search,
-            self.propose_button,
-            self.mtn_button,
-            self.count_label,
-        ):
-            bar.addWidget(w)
+        bar.addStretch(1)
         self._toolbar = bar
+        filters = QHBoxLayout()
+        filters.setContentsMargins(0, 0, 0, 0)
+        for w in (self.split_filter, self.kp_filter, self.dp_filter, self.csi_filter, self.min_people, self.max_people):
+            filters.addWidget(w)
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.count_label)
 
         self.model = DatasetTableModel(self)
         self.proxy = MaskFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.grid = ThumbnailGrid(self)
         self.grid.setModel(self.proxy)
-        self.table = QTableView(self)
+        self.table = EmptyTextTable(self)
         self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionBehavior(EmptyTextTable.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.verticalHeader().hide()
         self.stats = DatasetStatsPanel(self)
+        self._say_empty(NO_DATASET)
         browse_tabs = QTabWidget(self)
         browse_tabs.addTab(self.grid, "Grid")
         browse_tabs.addTab(self.table, "List")
@@ -155,9 +159,14 @@ class DatasetView(QWidget):
         browse.addWidget(browse_tabs)
         browse.addWidget(self.stats)
         browse.setStretchFactor(0, 3)
+        browse_page = QWidget(self)
+        bl = QVBoxLayout(browse_page)
+        bl.setContentsMargins(0, 4, 0, 0)
+        bl.addLayout(filters)
+        bl.addWidget(browse, 1)
         self.editor = AnnotationEditor(self, undo_group=undo_group)
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(browse, "Browse")
+        self.tabs.addTab(browse_page, "Browse")
         self.tabs.addTab(self.editor, "Annotate")
         self.recovery = RecoveryPrompts(self)
         lay = QVBoxLayout(self)
@@ -181,6 +190,7 @@ class DatasetView(QWidget):
         self.editor.message.connect(self.message)
         self.editor.message.connect(self.recovery.sync)  # a save keeps recovered edits
         self.recovery.message.connect(self.message)
+        self.recovery.message.connect(self.editor.update_image_line)  # kept/discarded: the line says saved
         self.recovery.failed.connect(self.show_banner)
         self.recovery.discarded.connect(self._show_discarded)
 
@@ -192,7 +202,7 @@ class DatasetView(QWidget):
 
     def add_tool(self, widget: QWidget) -> None:
         """Append a widget to the toolbar (the main window adds the Capture menu of app.ui.capture)."""
-        self._toolbar.addWidget(widget)
+        self._toolbar.insertWidget(self._toolbar.count() - 1, widget)  # before the stretch
 
     def set_undo_group(self, group: QUndoGroup) -> None:
         """Join the main window's QUndoGroup (its Edit menu then owns Ctrl+Z / Ctrl+Shift+Z)."""
@@ -209,6 +219,13 @@ class DatasetView(QWidget):
         super().showEvent(event)
         if getattr(self, "_project_paths", None) and not self._project_opened:
             self._open_project_datasets()
+
+    def hideEvent(self, event) -> None:
+        # leaving the view writes pending edits at once (autosave waits 5 s): the other views
+        # read the dataset files, and Inference must show the ground truth just edited;
+        # recovered edits waiting for Keep/Discard stay undecided
+        self.editor.save_pending()
+        super().hideEvent(event)
 
     def _open_project_datasets(self) -> None:
         self._project_opened = True
@@ -236,9 +253,16 @@ class DatasetView(QWidget):
         self.shutdown_sessions()
         self.banner.hide()
         self.message.emit("opening " + ", ".join(p.name for p in paths) + "…")
+        self._say_empty("Opening " + ", ".join(p.name for p in paths) + "…")
         self.load_job.start(load_datasets, [Path(p) for p in paths], demo_root)
 
+    def _say_empty(self, text: str) -> None:
+        """What the grid and the list say while they list nothing."""
+        self.grid.set_empty_text(text)
+        self.table.set_empty_text(text)
+
     def _on_failed(self, message: str, details: str) -> None:
+        self._say_empty(NO_DATASET if self.index is None else NO_MATCH)
         text = failure_text("error: could not open the dataset", message, details)
         self.show_banner(text)
         self.loadFailed.emit(text)
@@ -317,6 +341,7 @@ class DatasetView(QWidget):
         mask = self.current_mask()
         self.proxy.set_mask(mask)
         self.count_label.setText(f"{int(mask.sum())} / {len(mask)} images")
+        self._say_empty(NO_MATCH if len(mask) else "The dataset has no images.")
         rows = np.flatnonzero(mask)
         paths = [d.path for d in self.index.docs]
         doc_of, ids = self.index.doc_of[rows].tolist(), self.index.image_ids[rows].tolist()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +40,9 @@ from app.widgets.job_runner import JobRunner, TaskState
 from app.widgets.overlay_controls import OverlayControls
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+GT_EMPTY = "The ground truth of a dataset sample appears here when you Run it."
+GT_NONE = "A file has no ground truth: pick a dataset sample to compare with one."
+PRED_EMPTY = "Press Run to see what the checkpoint predicts for the chosen sample or file."
 
 
 @dataclass
@@ -52,13 +56,50 @@ class InferenceResult:
     source: str = ""
 
 
-def run_inference(state: TaskState, cache: ModelCache, cfg: Any, weights: str, source: dict | str) -> InferenceResult:
-    """Job: predict one dataset dict or file path (image or CSI) and return the cached-view result."""
+class SampleFile:
+    """The sample list's dataset file as it is on disk now.
+
+    The list is read once per project, but the file changes (the editor saves its edits
+    there): :meth:`current` re-reads it when its size or mtime changed and returns the
+    record of the same image, so a sample's ground truth is never an old version. Used by
+    one inference job at a time (the view's runner runs one), so it needs no lock.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._records: dict[tuple, dict] = {}
+
+    def current(self, cfg: Any, record: dict) -> dict:
+        """``record`` as the config's sample dataset file holds it now (``record`` itself when the
+        image is no longer there or the sample came from another dataset)."""
+        from app.backend.annotations.journal import file_identity
+        from app.backend.data import load_coco_densepose_json
+
+        name, json_file = sample_dataset(cfg)
+        if not json_file or not os.path.isfile(json_file):
+            return record
+        identity = file_identity(json_file)
+        key = (json_file, identity["size"], identity["mtime_ns"])
+        if key != self._key:
+            records = load_coco_densepose_json(json_file, name, check_files=False)
+            self._records = {(r["image_id"], r.get("file_name")): r for r in records}
+            self._key = key
+        return self._records.get((record.get("image_id"), record.get("file_name")), record)
+
+
+def run_inference(state: TaskState, cache: ModelCache, cfg: Any, weights: str, source: dict | str,
+                  samples: SampleFile | None = None) -> InferenceResult:
+    """Job: predict one dataset dict or file path (image or CSI) and return the cached-view result.
+
+    A dataset dict is first brought up to date from its file by ``samples`` (when given).
+    """
     from app.backend.errors import UserFacingError
     from app.backend.vis import ground_truth_frame
 
     if weights and not os.path.isfile(weights):
         raise UserFacingError(f"checkpoint not found: {weights}")
+    if isinstance(source, dict) and samples is not None:
+        source = samples.current(cfg, source)
     predictor = cache.get(cfg, weights)
     state.raise_if_cancelled()  # the view closed while the model loaded
     gt = None
@@ -106,6 +147,7 @@ class InferenceView(QWidget):
         super().__init__(parent)
         self._config_provider: Any = None
         self._cache = ModelCache()
+        self._sample_file = SampleFile()
         self.job = JobRunner(self, name="inference")  # one run at a time: Run is refused while one runs
         self.job.result.connect(self.on_result)
         self.job.failed.connect(self.on_failed)
@@ -113,26 +155,35 @@ class InferenceView(QWidget):
         self._records: list[dict] = []
         self._source: dict | str | None = None
         self.result: InferenceResult | None = None
+        self._untrained_note = ""  # said after the result when no checkpoint was found
         self.error_dialogs: list[ErrorDialog] = []
 
+        icon, sp = self.style().standardIcon, QStyle.StandardPixmap
         self.sample_combo = QComboBox(self)
-        self.sample_combo.setMinimumWidth(220)
+        self.sample_combo.setMinimumWidth(180)
+        self.sample_combo.setToolTip("a sample of the config's test dataset (its ground truth is shown beside)")
         self.sample_combo.currentIndexChanged.connect(self._on_sample_chosen)
-        self.image_button = QPushButton("Image / CSI file…", self)
+        self.image_button = QPushButton(icon(sp.SP_DialogOpenButton), "Image / CSI file…", self)
+        self.image_button.setToolTip("predict an image or a CSI capture from a file instead of a sample")
         self.image_button.clicked.connect(self._choose_file)
         self.ckpt_edit = QLineEdit(self)
-        self.ckpt_edit.setPlaceholderText("checkpoint (.pth); empty = latest of the project's output")
-        self.ckpt_button = QPushButton("…", self)
+        self.ckpt_edit.setPlaceholderText("empty: the latest of the project's output")
+        self.ckpt_edit.setToolTip("the checkpoint (.pth, or a model-zoo .pkl) to predict with")
+        self.ckpt_button = QPushButton(icon(sp.SP_DirOpenIcon), "Browse…", self)
+        self.ckpt_button.setToolTip("choose a checkpoint file")
         self.ckpt_button.clicked.connect(self._choose_checkpoint)
-        self.run_button = QPushButton("Run", self)
+        self.run_button = QPushButton(icon(sp.SP_MediaPlay), "Run", self)
+        self.run_button.setToolTip("predict the chosen sample or file (off the UI thread)")
         self.run_button.clicked.connect(self.run)
-        self.export_button = QPushButton("Export PNG…", self)
+        self.export_button = QPushButton(icon(sp.SP_DialogSaveButton), "Export PNG…", self)
+        self.export_button.setToolTip("save ground truth and prediction side by side as a PNG")
         self.export_button.clicked.connect(self._export_dialog)
         self.controls = OverlayControls(self)
         self.controls.optionsChanged.connect(self.rerender)
         self.status = QLabel("Pick a sample or a file and a checkpoint, then Run.", self)
-        self.gt_view = ImageView(self, placeholder="Ground truth (dataset samples)")
-        self.pred_view = ImageView(self, placeholder="Prediction")
+        self.status.setWordWrap(True)  # a long path or message wraps instead of widening the window
+        self.gt_view = ImageView(self, placeholder=GT_EMPTY)
+        self.pred_view = ImageView(self, placeholder=PRED_EMPTY)
         self.table = InstanceTable(self)
 
         row1 = QHBoxLayout()
@@ -209,9 +260,11 @@ class InferenceView(QWidget):
             self._error(str(exc), "")
             return False
         weights = self.ckpt_edit.text().strip() or latest_checkpoint(cfg.OUTPUT_DIR)
-        self.status.setText(f"Running {Path(weights).name if weights else 'untrained model'}…")
+        self._untrained_note = "" if weights else (
+            f" by an UNTRAINED model: no checkpoint in {cfg.OUTPUT_DIR} yet (train one, or Browse… for a .pth)")
+        self.status.setText(f"Running {Path(weights).name if weights else 'an untrained model'}…")
         self.run_button.setEnabled(False)
-        return self.job.start(run_inference, self._cache, cfg, weights, self._source)
+        return self.job.start(run_inference, self._cache, cfg, weights, self._source, self._sample_file)
 
     @Slot(object)
     def on_result(self, result: InferenceResult) -> None:
@@ -219,7 +272,8 @@ class InferenceView(QWidget):
         self.table.set_prediction(result.prediction)
         self.rerender()
         n = len(result.prediction)
-        self.status.setText(f"{Path(result.source).name}: {n} person(s) found")
+        found = f"{n} {'person' if n == 1 else 'people'} found"
+        self.status.setText(f"{Path(result.source).name}: {found}{self._untrained_note}")
         self.resultReady.emit()
 
     @Slot(str, str)
@@ -253,6 +307,7 @@ class InferenceView(QWidget):
         if self.result.ground_truth is not None:
             self.gt_view.set_image(render_overlay(self.result.background, self.result.ground_truth, opts))
         else:
+            self.gt_view.placeholder = GT_NONE
             self.gt_view.set_image(None)
 
     def composed_image(self) -> np.ndarray | None:
@@ -303,15 +358,24 @@ class InferenceView(QWidget):
         dialog.show()
 
 
-def dataset_samples(cfg: Any, limit: int = 200) -> list[dict]:
-    """Up to ``limit`` dataset dicts of the config's first test dataset (else its first train dataset)."""
-    from detectron2.data import DatasetCatalog
+def sample_dataset(cfg: Any) -> tuple[str | None, str | None]:
+    """(name, JSON file) of the dataset the samples come from: the config's first test dataset,
+    else its first train dataset; (None, None) when it names none (registers the datasets)."""
+    from detectron2.data import MetadataCatalog
 
     from app.backend.data import register_datasets
 
     register_datasets(cfg)
     names = list(cfg.DATASETS.TEST) or list(cfg.DATASETS.TRAIN)
     if not names:
-        return []
-    return list(DatasetCatalog.get(names[0]))[:limit]
+        return None, None
+    return names[0], MetadataCatalog.get(names[0]).get("dataset_json")
+
+
+def dataset_samples(cfg: Any, limit: int = 200) -> list[dict]:
+    """Up to ``limit`` dataset dicts of the dataset :func:`sample_dataset` names."""
+    from detectron2.data import DatasetCatalog
+
+    name, _ = sample_dataset(cfg)
+    return [] if name is None else list(DatasetCatalog.get(name))[:limit]
 

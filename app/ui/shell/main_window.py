@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         self.undo_group.addStack(self.config_view.form.undo_stack)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.dataset_view.mtnPreviewRequested.connect(self._show_mtn_preview)
+        # the editor's one-line news ("autosaved", "3 points moved to the box's edge") in the status bar
+        self.dataset_view.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.setCentralWidget(self.tabs)
         self.training_view.set_config_provider(self.config_view.current_config)
         self.inference_view.set_config_provider(self.config_view.current_config)

@@ -27,8 +27,16 @@ PROJECT_FILE = "project.wdsproj"
 PROJECT_FORMAT = "wifi-densepose-studio-project/1"
 
 
+#: Largest project file read (ours are under 1 KB).
+MAX_PROJECT_BYTES = 1 << 20
+
+
 class ProjectError(UserFacingError):
     """A project file is missing, unreadable or not a project."""
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: what save() never writes
 
 
 @dataclass
@@ -70,15 +78,27 @@ class Project:
         if not file.is_file():
             raise ProjectError(f"no project at {p} (expected {PROJECT_FILE})")
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProjectError(f"cannot read project file {file}: {exc}") from None
+            size = file.stat().st_size
+            if size > MAX_PROJECT_BYTES:
+                raise ProjectError(f"{file}: {size} bytes, more than the {MAX_PROJECT_BYTES} a project file may have")
+            data = json.loads(file.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+        except RecursionError:
+            raise ProjectError(f"cannot read project file {file}: JSON nested too deeply") from None
+        except UnicodeDecodeError as exc:
+            raise ProjectError(f"cannot read project file {file}: not UTF-8 text at byte {exc.start}") from None
+        except json.JSONDecodeError as exc:
+            raise ProjectError(f"cannot read project file {file}: {exc.msg} at line {exc.lineno}") from None
+        except (OSError, ValueError) as exc:  # ValueError: e.g. an integer of more than 4300 digits
+            raise ProjectError(f"cannot read project file {file}: {' '.join(str(exc).split())[:120]}") from None
         if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
             raise ProjectError(f"{file} is not a {PROJECT_FORMAT} project file")
         datasets = data.get("datasets", [])
         if not isinstance(datasets, list) or not all(isinstance(d, str) for d in datasets):
             raise ProjectError(f"{file}: 'datasets' must be a list of paths")
-        fields = {k: data[k] for k in ("name", "config", "output_dir") if isinstance(data.get(k), str)}
+        for key in ("name", "config", "output_dir"):
+            if key in data and not isinstance(data[key], str):
+                raise ProjectError(f"{file}: {key!r} must be a string, not {type(data[key]).__name__}")
+        fields = {k: data[k] for k in ("name", "config", "output_dir") if k in data}
         return cls(root=file.parent, datasets=list(datasets), **fields)
 
     @classmethod

@@ -106,7 +106,7 @@ class TrainingWorker(QObject):
             lg.addHandler(self._log_handler)
             if lg.getEffectiveLevel() > logging.INFO:
                 lg.setLevel(logging.INFO)
-        summary: dict[str, Any] = {"status": "failed", "message": "", "last_checkpoint": ""}
+        summary: dict[str, Any] = {"status": "failed", "message": "", "last_checkpoint": "", "resumable": False}
         try:
             from app.backend.engine import run_training
 
@@ -116,7 +116,7 @@ class TrainingWorker(QObject):
                 self.failed.emit(summary.get("message", "loss became non-finite"), "")
         except Exception as exc:  # the GUI must survive any failure of the run
             message, details = describe_exception(exc)
-            summary = {"status": "failed", "message": message, "last_checkpoint": ""}
+            summary = {"status": "failed", "message": message, "last_checkpoint": "", "resumable": False}
             self.failed.emit(message, details)
         finally:
             for lg in loggers:

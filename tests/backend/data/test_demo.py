@@ -164,3 +164,22 @@ def test_ensure_demo_dataset_is_the_one_rule(tmp_path: Path, monkeypatch: pytest
     assert ensure_demo_dataset("", 1, 1, workers=1).root == tmp_path / "data" / "wifi-densepose-studio" / "demo"
     with pytest.raises(ValueError, match="remake"):
         ensure_demo_dataset(out, remake="sometimes")
+
+
+def test_chart_figures_show_every_part_with_its_charts() -> None:
+    views = body.chart_figures(200)
+    assert [name for name, *_ in views] == ["front", "back"]
+    (_, front, fu, fv), (_, back, bu, bv) = views
+    assert front.shape == back.shape == (200, 120) and front.dtype == np.uint8
+    assert set(np.unique(front)) | set(np.unique(back)) == set(range(25))  # every part, and background
+    assert 2 in front and 2 not in back and 1 in back and 1 not in front  # torso front / back
+    for labels, u, v in ((front, fu, fv), (back, bu, bv)):
+        on = labels > 0
+        assert u[on].min() >= 0 and u[on].max() <= 1 and v[on].min() >= 0 and v[on].max() <= 1
+    # U runs as CHART_AXES says: hips -> neck on the torso (up the image), hip -> knee on the thigh (down)
+    rows = np.nonzero(front == 2)[0]
+    assert np.corrcoef(rows, fu[front == 2])[0, 1] < -0.9
+    thigh = front == 9
+    assert np.corrcoef(np.nonzero(thigh)[0], fu[thigh])[0, 1] > 0.9
+    assert body.CHART_AXES[2][0] == "hips → neck" and body.CHART_AXES[9][0] == "hip → knee"
+    assert sorted(body.CHART_AXES) == list(range(1, 25))

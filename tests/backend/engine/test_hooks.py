@@ -83,7 +83,12 @@ def test_metrics_hook_reports_plain_values_every_period_and_at_the_end() -> None
     trainer = _trainer()
     trainer.register_hooks([hooks.IterationTimer(warmup_iter=0), MetricsHook(events.append, period=2)])
     trainer.train(0, 5)
+    progress = [e for e in events if e["kind"] == "progress"]
+    events = [e for e in events if e["kind"] != "progress"]
     assert [e["iteration"] for e in events] == [1, 3, 4]
+    # the "train" phase: rate-limited progress, and once done == total at the end
+    assert progress[-1] == {"kind": "progress", "phase": "train", "done": 5, "total": 5, "text": "iteration 5/5"}
+    assert [p["done"] == p["total"] for p in progress].count(True) == 1
     last = events[-1]
     assert last["kind"] == "metrics" and last["max_iter"] == 5 and last["eta_seconds"] == 0
     assert last["total_loss"] == pytest.approx(1.5 * last["loss_w"]) and last["loss_half"] == pytest.approx(last["loss_w"] / 2)
@@ -182,7 +187,26 @@ def test_mtn_pretrain_hook_trains_only_the_mtn_before_the_first_step(demo_datase
     trainer.train(0, 1)
     assert len(hook.losses) == 30 and hook.losses[-1] < 0.8 * hook.losses[0]
     assert at_start == [(True, True)]  # pretraining ran first and touched the MTN only
-    assert said[0]["text"].startswith("MTN pretraining: 30 steps of 4 samples from 6 training samples")
+    logs = [e["text"] for e in said if e["kind"] == "log"]
+    assert logs[0].startswith("MTN pretraining: 30 steps of 4 samples from 6 training samples")
+    # progress: reading the samples, then the steps, each phase ending once with done == total
+    progress = [e for e in said if e["kind"] == "progress"]
+    assert [(p["phase"], p["done"], p["total"]) for p in progress if p["done"] == p["total"]] == [("read", 6, 6), ("pretrain", 30, 30)]
+    assert [p["phase"] for p in progress] == sorted((p["phase"] for p in progress), key=["read", "pretrain"].index)
+    # the loss from the first step on: each of the first 10 steps, then every UI.METRICS_PERIOD-th, and the last
+    metrics = [e for e in said if e["kind"] == "metrics"]
+    period = cfg.UI.METRICS_PERIOD
+    assert [m["iteration"] for m in metrics] == [k for k in range(30) if k < 10 or (k + 1) % period == 0 or k == 29]
+    assert all(m["phase"] == "pretrain" and m["max_iter"] == 30 and set(m["losses"]) == {"loss_mtn_parts"} for m in metrics)
+    assert [m["losses"]["loss_mtn_parts"] for m in metrics] == [hook.losses[m["iteration"]] for m in metrics]
+    assert metrics[0]["lr"] == pytest.approx(1e-4) and metrics[0]["time"] > 0
+    # ... and in metrics.json, as lines that do not look like the main loop's (no "iteration")
+    import json
+
+    lines = [json.loads(line) for line in (tmp_path / "metrics.json").read_text().splitlines()]
+    assert [r["pretrain_iteration"] for r in lines] == [m["iteration"] for m in metrics]
+    assert all(r["phase"] == "pretrain" and "iteration" not in r and r["pretrain_max_iter"] == 30 for r in lines)
+    assert [r["loss_mtn_parts"] for r in lines] == [m["losses"]["loss_mtn_parts"] for m in metrics]
 
     resumed = MTNPretrainHook(cfg)
     trainer = _trainer(TenLineModel(csi_size, (8, 8)))
@@ -197,4 +221,4 @@ def test_mtn_pretrain_hook_trains_only_the_mtn_before_the_first_step(demo_datase
     trainer.register_hooks([stopped])
     with pytest.raises(TrainingStopped) as stop:
         trainer.train(0, 1)
-    assert stop.value.iteration == -1 and stopped.losses == []
+    assert (stop.value.iteration, stop.value.phase) == (-1, "read") and stopped.losses == []

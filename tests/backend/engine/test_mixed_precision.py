@@ -9,10 +9,17 @@ import pytest
 import torch
 from detectron2.engine import AMPTrainer, SimpleTrainer
 
+from app.backend.config import ConfigError
 from app.backend.data.dataset import register_datasets
-from app.backend.engine.trainer import CPUAutocastTrainer, Trainer, cpu_has_native_bf16, loop_class
+from app.backend.engine.trainer import CPU_BF16_ENV, CPUAutocastTrainer, Trainer, cpu_has_native_bf16, loop_class
 
 needs_bf16 = pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no native bfloat16")
+
+
+@pytest.fixture(autouse=True)
+def _no_forced_bf16(monkeypatch):
+    """These tests choose WDS_CPU_BF16 themselves; the caller's environment must not decide."""
+    monkeypatch.delenv(CPU_BF16_ENV, raising=False)
 
 
 def test_adamw_is_fused_and_makes_the_same_update_as_the_per_tensor_loop(tiny_cfg):
@@ -46,6 +53,37 @@ def test_loop_class_follows_the_device_and_the_cpu(tiny_cfg, monkeypatch, caplog
     with caplog.at_level(logging.WARNING):
         assert loop_class(amp, on_cpu=True) is SimpleTrainer
     assert "no native bfloat16" in caplog.text
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_choice_is_forced_by_the_config_or_the_environment(tiny_cfg, monkeypatch, native):
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
+    auto = CPUAutocastTrainer if native else SimpleTrainer
+    assert loop_class(tiny_cfg("auto", SOLVER__AMP__ENABLED=True), on_cpu=True) is auto
+    assert loop_class(tiny_cfg("off", SOLVER__AMP__ENABLED=True, SOLVER__AMP__CPU_BF16="off"), on_cpu=True) is SimpleTrainer
+    assert loop_class(tiny_cfg("on", SOLVER__AMP__ENABLED=True, SOLVER__AMP__CPU_BF16="on"), on_cpu=True) is CPUAutocastTrainer
+    # the environment wins over the config
+    for env, expected in (("0", SimpleTrainer), ("1", CPUAutocastTrainer), ("auto", auto)):
+        monkeypatch.setenv(CPU_BF16_ENV, env)
+        assert loop_class(tiny_cfg("env", SOLVER__AMP__ENABLED=True, SOLVER__AMP__CPU_BF16="on"), on_cpu=True) is expected
+    # AMP off stays float32, GPUs keep AMPTrainer, whatever the CPU setting
+    monkeypatch.setenv(CPU_BF16_ENV, "1")
+    assert loop_class(tiny_cfg("plain", SOLVER__AMP__ENABLED=False), on_cpu=True) is SimpleTrainer
+    assert loop_class(tiny_cfg("gpu", SOLVER__AMP__ENABLED=True), on_cpu=False) is AMPTrainer
+    monkeypatch.setenv(CPU_BF16_ENV, "maybe")
+    with pytest.raises(ConfigError, match="WDS_CPU_BF16 must be 0, 1 or auto"):
+        loop_class(tiny_cfg("bad", SOLVER__AMP__ENABLED=True), on_cpu=True)
+    monkeypatch.delenv(CPU_BF16_ENV)
+    with pytest.raises(ConfigError, match="SOLVER.AMP.CPU_BF16"):
+        loop_class(tiny_cfg("bad2", SOLVER__AMP__ENABLED=True, SOLVER__AMP__CPU_BF16="yes please"), on_cpu=True)
+
+
+def test_forced_float32_trains_in_float32(tiny_cfg, monkeypatch):
+    monkeypatch.setenv(CPU_BF16_ENV, "0")
+    cfg = tiny_cfg("f32", max_iter=1, SOLVER__AMP__ENABLED=True)
+    register_datasets(cfg)
+    trainer = Trainer(cfg)
+    assert type(trainer._trainer) is SimpleTrainer and not trainer.cpu_bf16_autocast
 
 
 @needs_bf16

@@ -29,6 +29,35 @@ def test_optimizer_choice_keeps_lr_groups_and_gradient_clipping(tiny_cfg):
         Trainer.build_optimizer(tiny_cfg("opt", SOLVER__OPTIMIZER="Lion"), model)
 
 
+@pytest.mark.parametrize("clip_type, norm_type", [("norm", 2.0), ("norm", 1.0), ("value", 2.0)])
+def test_gradient_clipping_equals_detectron2s_per_parameter_clipping(tiny_cfg, clip_type, norm_type):
+    from detectron2.solver.build import maybe_add_gradient_clipping
+
+    cfg = tiny_cfg(
+        "clip", SOLVER__OPTIMIZER="SGD", SOLVER__CLIP_GRADIENTS__CLIP_TYPE=clip_type,
+        SOLVER__CLIP_GRADIENTS__CLIP_VALUE=0.5, SOLVER__CLIP_GRADIENTS__NORM_TYPE=norm_type,
+    )
+    model = Trainer.build_model(cfg)
+    ours = Trainer.build_optimizer(cfg, model)
+    theirs_params = [{**{k: v for k, v in g.items() if k != "params"}, "params": [p.detach().clone().requires_grad_() for p in g["params"]]}
+                     for g in ours.param_groups]
+    theirs = maybe_add_gradient_clipping(cfg, torch.optim.SGD)(theirs_params, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM)
+    gen = torch.Generator().manual_seed(0)
+    clipped = 0
+    for g_ours, g_theirs in zip(ours.param_groups, theirs.param_groups):
+        for p, q in zip(g_ours["params"], g_theirs["params"]):
+            p.grad = torch.randn(p.shape, generator=gen) * (3.0 if p.numel() > 100 else 0.01)  # some above the limit, some below
+            q.grad = p.grad.clone()
+    ours.step()
+    theirs.step()
+    for g_ours, g_theirs in zip(ours.param_groups, theirs.param_groups):
+        for p, q in zip(g_ours["params"], g_theirs["params"]):
+            torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-7)
+            torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-5, atol=1e-7)
+            clipped += int(p.grad.abs().max() <= 0.5 + 1e-6 and p.numel() > 100)
+    assert clipped > 0
+
+
 def test_adamw_step_changes_the_mtn(tiny_cfg):
     cfg = tiny_cfg("adam", SOLVER__OPTIMIZER="AdamW")
     model = Trainer.build_model(cfg)

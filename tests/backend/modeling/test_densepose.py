@@ -148,7 +148,7 @@ def test_chart_losses_vanish_for_a_perfect_prediction_and_ignore_points_outside(
 
 
 def test_chart_losses_without_annotations_are_zero_but_connected():
-    outputs = DensePoseOutputs(*(torch.randn(2, c, 8, 8, requires_grad=True) for c in (2, 25, 25, 25)))
+    outputs = DensePoseOutputs(*(torch.randn(1, c, 8, 8, requires_grad=True) for c in (2, 25, 25, 25)))
     losses = DensePoseChartLoss()([_proposals((0, 0, 10, 10), (0, 0, 10, 10), None)], outputs)
     assert all(v.item() == 0 and v.requires_grad for v in losses.values())
 

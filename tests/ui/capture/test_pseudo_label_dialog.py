@@ -94,3 +94,22 @@ def test_a_csi_config_is_refused_as_teacher(qtbot, demo_copy):
     dialog.start()
     qtbot.waitUntil(lambda: not dialog.running, timeout=30000)
     assert "image model" in dialog.status.text()
+
+
+def test_dialog_counts_in_words_and_asks_for_the_teacher_weights(qtbot, demo_copy):
+    from app.ui.capture.pseudo_label_dialog import NO_WEIGHTS
+
+    one = PseudoLabelDialog([(demo_copy / "val.json", [0])])
+    qtbot.addWidget(one)
+    assert one.scope.text() == "1 selected image in val.json"
+    two = PseudoLabelDialog([(demo_copy / "train.json", [0]), (demo_copy / "val.json", [3])])
+    qtbot.addWidget(two)
+    assert two.scope.text() == "2 selected images in train.json, val.json"
+    # empty weights: the field and a line below it say what to give; Start says it is missing
+    # instead of starting a job that fails with the command line's "pass MODEL.WEIGHTS W"
+    assert one.weights.text() == "" and "model-zoo" in one.weights.edit.placeholderText()
+    assert "densepose_rcnn_R_50_FPN_s1x" in one.weights_hint.text() and not one.weights_hint.isHidden()
+    one.start()
+    assert not one.running and one.status.text() == NO_WEIGHTS
+    one.overrides.setText("MODEL.WEIGHTS teacher.pth")  # weights given as an override: it starts
+    assert one.has_weights()

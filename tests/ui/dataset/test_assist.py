@@ -37,7 +37,7 @@ def test_accept_and_reject_proposals(qtbot, demo_copy: Path, drawn) -> None:
         keypoints=kps,
     )
     ed.set_proposals(ed.session.source, image_id, people_from_prediction(pred, image_id))
-    assert drawn(ed.canvas)[0] == [(10, 10, 50, 80), (100, 20, 50, 100)] and ed.panel.proposal_info.text() == "2 proposals"
+    assert drawn(ed.canvas)[0] == [(10, 10, 50, 80), (100, 20, 50, 100)] and ed.panel.proposal_info.text().startswith("2 proposals:")
     ed.reject_proposal()
     assert drawn(ed.canvas)[0] == [(100, 20, 50, 100)] and len(doc.anns(image_id)) == n0
     ed.accept_proposal()

@@ -104,3 +104,37 @@ def test_opening_again_while_loading_replaces_the_running_load(qtbot, demo_copy:
     assert list(view.editor.sessions) == [(demo_copy / "val.json").resolve()]
     assert not view.load_job.is_running()
     view.shutdown()
+
+
+def _ink(widget) -> int:
+    """Pixels of ``widget`` (an item view's viewport or a canvas) that differ from its corner pixel."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())[:, : 3 * img.width()]
+    arr = arr.reshape(img.height(), img.width(), 3)
+    return int((np.abs(arr.astype(int) - arr[2, 2]).sum(axis=2) > 30).sum())
+
+
+def test_empty_grid_list_and_editor_say_why_in_a_sentence(qtbot, demo_copy: Path, tmp_path: Path) -> None:
+    from app.ui.dataset.dataset_view import NO_DATASET, NO_MATCH
+
+    view = DatasetView(cache_dir=tmp_path / "thumbs")
+    qtbot.addWidget(view)
+    view.resize(1100, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.grid.empty_text == NO_DATASET and _ink(view.grid.viewport()) > 100  # the sentence is drawn
+    view.tabs.setCurrentWidget(view.editor)
+    assert "double-click" in view.editor.canvas.empty_text and _ink(view.editor.canvas.viewport()) > 100
+    assert "No image open" in view.editor.image_line.text()
+    view.tabs.setCurrentIndex(0)
+    with qtbot.waitSignal(view.datasetReady, timeout=30000):
+        view.open_paths([demo_copy / "val.json"])
+    view.min_people.setValue(99)
+    assert view.proxy.rowCount() == 0 and view.grid.empty_text == NO_MATCH
+    assert _ink(view.grid.viewport()) > 100
+    view.grid.set_empty_text("")
+    assert _ink(view.grid.viewport()) == 0  # what was drawn was the sentence
+    view.shutdown()

@@ -42,6 +42,7 @@ def test_a_file_another_app_edits_opens_read_only_and_refuses_edits(qtbot, demo_
         view.open_row(0)
         editor = view.editor
         assert editor.session.read_only and editor.banner.isVisible()
+        assert "read-only" in editor.image_line.text() and "opened elsewhere by" in editor.image_line.toolTip()
         before = digest(editor.session.doc)
         person = editor.session.doc.person(editor.image_id, 0)
         x, y, _ = person.keypoint(5)
@@ -85,10 +86,13 @@ def test_recovered_edits_of_a_file_that_now_fails_validation_are_kept_on_request
     assert "saved to train.edited.json" in bar.label.text()
     session = bar.session
     assert digest(session.doc) == expected
+    view.open_row(0)
+    assert "recovered edits: Keep or Discard" in view.editor.image_line.text()
     view.editor.autosave_tick()
     assert journal_path_for(path).exists() and not (demo_copy / "train.edited.json").exists()
     qtbot.mouseClick(_bar_button(view, "keep"), Qt.MouseButton.LeftButton)
     assert view.recovery.bars == [] and not journal_path_for(path).exists()
+    assert "✓ saved" in view.editor.image_line.text()
     saved = AnnotationSession.open(demo_copy / "train.edited.json", read_only=True)
     assert digest(saved.doc) == expected
     view.shutdown()
@@ -102,9 +106,25 @@ def test_discarding_recovered_edits_goes_back_to_the_file(qtbot, demo_copy: Path
     view = _open(qtbot, path, tmp_path)
     view.open_row(0)
     assert digest(view.editor.session.doc) != on_disk
+    assert "recovered edits: Keep or Discard" in view.editor.image_line.text()  # not 'saved', not 'unsaved'
+    assert view.editor.banner.text().startswith("train.json: ")  # which of the open files the note is about
     qtbot.mouseClick(_bar_button(view, "discard"), Qt.MouseButton.LeftButton)
-    assert view.recovery.bars == []
+    assert view.recovery.bars == [] and "✓ saved" in view.editor.image_line.text()
     assert digest(view.editor.session.doc) == on_disk and view.editor.stack.count() == 0
     assert not journal_path_for(path).exists() and list(demo_copy.glob("train.json.journal.jsonl.discarded-*"))
     view.shutdown()
     assert path.read_bytes() == original
+
+
+def test_leaving_the_view_does_not_keep_recovered_edits_nobody_decided_on(qtbot, demo_copy: Path,
+                                                                          tmp_path: Path) -> None:
+    path = demo_copy / "train.json"
+    original = path.read_bytes()
+    _crash_with_edits(path, 2)
+    view = _open(qtbot, path, tmp_path)
+    (bar,) = view.recovery.bars
+    view.hide()  # switching to another view saves pending edits at once, but not these
+    assert path.read_bytes() == original and journal_path_for(path).exists()
+    assert bar.session.recovery_pending
+    view.show()
+    view.shutdown()

@@ -86,11 +86,12 @@ def test_missing_checkpoint_reports_error(qtbot, qapp_settings, demo_project: Pr
 
 def test_real_intel5300_capture_runs_through_the_view(qtbot, qapp_settings, demo_project: Project,
                                                       checkpoint: str, intel_dat: Path) -> None:
-    from app.ui.inference.inference_view import InferenceView
+    from app.ui.inference.inference_view import GT_EMPTY, GT_NONE, PRED_EMPTY, InferenceView
 
     cfg = load_config(demo_project.config_path)
     view = InferenceView()
     qtbot.addWidget(view)
+    assert (view.gt_view.placeholder, view.pred_view.placeholder) == (GT_EMPTY, PRED_EMPTY)  # sentences, not plots
     view.set_config_provider(lambda: cfg)
     view.set_source(str(intel_dat))
     view.set_checkpoint(checkpoint)
@@ -98,7 +99,27 @@ def test_real_intel5300_capture_runs_through_the_view(qtbot, qapp_settings, demo
         assert view.run()
     result = view.result
     assert result.ground_truth is None and not view.gt_view.has_image()
+    assert view.gt_view.placeholder == GT_NONE  # says why there is no ground truth
     assert result.mtn_image is not None  # no RGB frame: the overlay is drawn on the MTN output
     assert result.background.shape[:2] == tuple(cfg.MODEL.MTN.OUTPUT_SIZE)
     assert view.pred_view.has_image()
+    qtbot.waitUntil(lambda: not view.is_busy())
+
+
+def test_a_run_without_any_checkpoint_says_the_model_is_untrained(qtbot, qapp_settings, demo_project: Project,
+                                                                   intel_dat: Path) -> None:
+    """A new project has no checkpoint: Run still shows what the model does, but says it is untrained
+    (it said '10 people found' as if those were predictions of a trained model)."""
+    from app.ui.inference.inference_view import InferenceView
+
+    cfg = load_config(demo_project.config_path)
+    assert not list(Path(cfg.OUTPUT_DIR).glob("*.pth"))
+    view = InferenceView()
+    qtbot.addWidget(view)
+    view.set_config_provider(lambda: cfg)
+    view.set_source(str(intel_dat))
+    with qtbot.waitSignal(view.resultReady, timeout=300_000):
+        assert view.run()
+    assert "found by an UNTRAINED model: no checkpoint in" in view.status.text()
+    assert view.status.minimumSizeHint().width() < 500  # the sentence wraps; it does not widen the window
     qtbot.waitUntil(lambda: not view.is_busy())

@@ -19,8 +19,11 @@ def test_main_window_hosts_dataset_view_with_shared_undo(qtbot, qapp_settings, d
     view.open_row(0)
     ed = view.editor
     assert win.undo_group.activeStack() is ed.stack
+    assert ed.toolbar.actions()[0].text() == "Edit" and ed.toolbar.actions()[0].isChecked()  # the starting mode
     ed.canvas.keypointMoved.emit(0, 0, 21.0, 22.0)
     assert win.undo_group.canUndo()
+    ed.message.emit("autosaved train.json")  # the editor's news reach the window's status bar
+    assert win.statusBar().currentMessage() == "autosaved train.json"
     win.undo_group.undo()
     assert ed.session.doc.person(ed.image_id, 0).keypoint(0)[:2] != (21.0, 22.0)
     win.undo_group.redo()

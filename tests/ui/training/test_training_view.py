@@ -139,6 +139,7 @@ def test_mtn_pretraining_shows_progress_and_stops(qtbot, view, demo_project: Pro
     with qtbot.waitSignal(view.runFinished, timeout=RUN_TIMEOUT_MS) as done:
         view.stop_button.click()
     summary = done.args[0]
-    assert summary["status"] == "stopped" and summary["message"] == "stopped during MTN pretraining", summary
-    assert summary["last_checkpoint"] == ""
+    assert summary["status"] == "stopped", summary
+    assert summary["message"] == "stopped during MTN pretraining; nothing was saved (training had not started)"
+    assert summary["last_checkpoint"] == "" and summary["resumable"] is False
     assert view.start_button.isEnabled() and not view.is_running()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.backend.data.csi.clock import WRAP_32, unwrap_counter
+from app.backend.data.csi.framing import MAX_CSI_VALUES, check_csi_size
 from app.backend.data.csi.meta import antenna_notes
 from app.backend.data.csi.recording import CsiRecording
 from app.backend.errors import CsiFormatError
@@ -33,6 +34,8 @@ _BFEE_HEADER = 20  # bytes of a 0xBB body before the CSI payload
 _MAC_MIN = 24
 _CSIREAD_BUFFER = 1024  # csiread reads each 0xBB/0xC1 body into a buffer of this size
 _MIN_BFEE_RECORD = 95  # 3 + 20 + 72 bytes: the smallest (1x1) CSI record
+_PER_PACKET = 30 * _MAX_ANTENNAS * _MAX_ANTENNAS  # csiread allocates 3x3 antenna pairs for every record
+_MAX_CSI_RECORDS = MAX_CSI_VALUES // _PER_PACKET
 
 
 def looks_like_intel5300(head: bytes) -> bool:
@@ -93,6 +96,8 @@ def validate_intel5300(data: bytes, where: str) -> tuple[int, int]:
             rec_ids.append(n_rec)
             rec_pos.append(pos)
             n_bfee += 1
+            if n_bfee > _MAX_CSI_RECORDS:  # stop walking: csiread would allocate 270 values per record
+                check_csi_size(where, n_bfee, _PER_PACKET, "CSI values (csiread's 3x3 layout)")
         elif code == CODE_MAC:
             if not (_MAC_MIN <= body_len <= _CSIREAD_BUFFER):
                 raise CsiFormatError(f"{where}: bad Intel 5300 log: MAC record {n_rec} at offset {pos} has bad length {body_len}")
@@ -157,6 +162,8 @@ def read_intel5300(path: str, data: bytes) -> CsiRecording:
     packet did not carry are zero (csiread leaves them zero) and a note says so.
     """
     n_bfee, _ = validate_intel5300(data, path)
+    check_csi_size(path, n_bfee, _PER_PACKET, "CSI values (csiread's 3x3 layout)")
+    del data  # the caller's copy is the last one
     import csiread
 
     try:

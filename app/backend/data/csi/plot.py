@@ -29,13 +29,42 @@ _NONFINITE_BGR = (255, 0, 255)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def _rows(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """(P, S, R, T) -> (K*S, P) image rows for the K valid pairs, and their labels."""
-    blocks, labels = [], []
+def _nearest(src: int, dst: int) -> np.ndarray:
+    """The source indices OpenCV's INTER_NEAREST resize from ``src`` to ``dst`` pixels picks (same arithmetic)."""
+    inv = 1.0 / (dst / src)
+    return np.minimum(np.floor(np.arange(dst) * inv).astype(np.int64), src - 1)
+
+
+def _rows(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, list[str], int]:
+    """(P, S, R, T) -> the (K*S, P) image of the K valid pairs (packets along x), sampled to the
+    panel's PANEL_H x PANEL_W pixels as a nearest-neighbour resize of the whole image would;
+    also the labels and the full image's row count. Only the sampled values are copied."""
+    p, s = values.shape[:2]
+    pairs = list(zip(*np.nonzero(valid)))
+    labels = [f"RX{r + 1}-TX{t + 1}" for r, t in pairs]
+    n_rows = len(pairs) * s
+    rows, cols = _nearest(n_rows, PANEL_H), _nearest(p, PANEL_W)
+    img = np.empty((PANEL_H, PANEL_W), np.float32)
+    for k, (r, t) in enumerate(pairs):
+        here = (rows // s) == k
+        img[here] = values[cols[:, None], rows[here] % s, r, t].T  # (rows of this pair, PANEL_W)
+    return img, labels, n_rows
+
+
+def _bounds(values: np.ndarray, valid: np.ndarray, symmetric: bool) -> tuple[float, float] | None:
+    """min/max (or -max|v|..max|v|) of the finite values of the valid pairs, one pair at a time; None if none."""
+    lo, hi = np.inf, -np.inf
     for r, t in zip(*np.nonzero(valid)):
-        blocks.append(values[:, :, r, t].T)  # (S, P)
-        labels.append(f"RX{r + 1}-TX{t + 1}")
-    return np.concatenate(blocks, axis=0), labels
+        pair = values[:, :, r, t]
+        finite = pair[np.isfinite(pair)]
+        if finite.size:
+            if symmetric:
+                hi = max(hi, float(np.abs(finite).max()))
+            else:
+                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    if hi == -np.inf:
+        return None
+    return (-(hi or 1.0), hi or 1.0) if symmetric else (lo, hi)
 
 
 def _colorize(img: np.ndarray, lo: float, hi: float, cmap: int) -> np.ndarray:
@@ -49,22 +78,14 @@ def _colorize(img: np.ndarray, lo: float, hi: float, cmap: int) -> np.ndarray:
 
 def _panel(values: np.ndarray, valid: np.ndarray, title: str, cmap: int, symmetric: bool = False,
            bounds: tuple[float, float] | None = None) -> np.ndarray:
-    img, labels = _rows(values, valid)
-    finite = img[np.isfinite(img)]
-    if bounds is not None:
-        lo, hi = bounds
-    elif finite.size == 0:
-        lo, hi = 0.0, 1.0
-    elif symmetric:
-        m = float(np.abs(finite).max()) or 1.0
-        lo, hi = -m, m
-    else:
-        lo, hi = float(finite.min()), float(finite.max())
-    heat = cv2.resize(_colorize(img, lo, hi, cmap), (PANEL_W, PANEL_H), interpolation=cv2.INTER_NEAREST)
+    img, labels, n_rows = _rows(values, valid)
+    if bounds is None:
+        bounds = _bounds(values, valid, symmetric) or (0.0, 1.0)
+    lo, hi = bounds
+    heat = _colorize(img, lo, hi, cmap)
     canvas = np.full((_TOP + PANEL_H + _BOTTOM, _LEFT + PANEL_W + 8, 3), _BG, np.uint8)
     canvas[_TOP : _TOP + PANEL_H, _LEFT : _LEFT + PANEL_W] = heat
     cv2.putText(canvas, title, (_LEFT, 19), _FONT, 0.5, _FG, 1, cv2.LINE_AA)
-    n_rows = img.shape[0]
     per = n_rows // max(len(labels), 1)
     for k, label in enumerate(labels):
         y0 = _TOP + round(k * per * PANEL_H / n_rows)

@@ -24,8 +24,10 @@ pcap magic              nexmon_csi ``.pcap``                 (P, 52 | 108 | 234,
 Safety: NumPy files are always opened with ``allow_pickle=False`` (object arrays are
 refused), MATLAB files through ``scipy.io.loadmat`` (data only), capture-tool logs are
 fully validated before csiread sees them (files over :data:`MAX_LOG_BYTES` are refused
-before they are read; see :mod:`.framing` for the bound on what csiread allocates). Every problem raises
-:class:`app.backend.errors.CsiFormatError` whose message starts with the file path.
+before they are read; see :mod:`.framing` for the bound on what csiread allocates). NumPy and
+MATLAB files are bounded the same way from their headers, before any array is read
+(:mod:`.limits`). Every problem raises :class:`app.backend.errors.CsiFormatError` whose
+message starts with the file path.
 
 Synthetic timestamps (files that carry none: MM-Fi, ``.npy``, ``.npz`` without
 ``timestamps``): packet ``k`` at ``k / 100`` seconds (100 packets/s: MM-Fi stores 10
@@ -34,6 +36,7 @@ packets per 10-FPS video frame; the paper's Intel 5300 setup also sends 100 pack
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -44,6 +47,7 @@ from app.backend.atomic_write import atomic_write
 from app.backend.data.csi.atheros import detect_atheros, read_atheros
 from app.backend.data.csi.esp32 import looks_like_esp32, read_esp32
 from app.backend.data.csi.intel5300 import looks_like_intel5300, read_intel5300
+from app.backend.data.csi.limits import check_csi_shape, check_declared_sizes, mat5_shapes, npy_header, npz_headers
 from app.backend.data.csi.nexmon import PCAPNG_MAGIC, looks_like_pcap, read_nexmon
 from app.backend.data.csi.picoscenes import looks_like_picoscenes, read_picoscenes
 from app.backend.data.csi.recording import CsiRecording
@@ -203,6 +207,8 @@ def _load_npy(p: str, source: object) -> np.ndarray:
 
 
 def _read_npy(p: str) -> CsiRecording:
+    with open(p, "rb") as f:
+        check_declared_sizes(p, {"": npy_header(f, p)})
     arr = _load_npy(p, p)
     if not np.iscomplexobj(arr):
         raise CsiFormatError(f"{p}: a .npy CSI file must hold a complex (P, S, R[, T]) array, got dtype {arr.dtype}")
@@ -220,6 +226,7 @@ def _read_npz(p: str) -> CsiRecording:
         raise CsiFormatError(f"{p}: broken .npz (zip) archive: {exc}") from exc
     if total > MAX_NPZ_BYTES:
         raise CsiFormatError(f"{p}: .npz unpacks to {total} bytes, more than the {MAX_NPZ_BYTES} allowed")
+    check_declared_sizes(p, npz_headers(p))
     try:
         with np.load(p, allow_pickle=False) as npz:
             keys = set(npz.files)
@@ -283,6 +290,11 @@ def _as_4d(p: str, arr: np.ndarray, name: str) -> np.ndarray:
 def _read_mat(p: str) -> CsiRecording:
     import scipy.io
 
+    shapes = mat5_shapes(p)
+    for name in ("CSIamp", "CSIphase"):
+        if name in shapes:  # MM-Fi stores (rx, subcarriers, packets)
+            dims = shapes[name]
+            check_csi_shape(p, dims[::-1] if len(dims) == 3 else (math.prod(dims),), name)
     try:
         mat = scipy.io.loadmat(p, variable_names=["CSIamp", "CSIphase"])
     except Exception as exc:  # scipy raises many types on corrupt files

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from app.backend.data.csi.recording import CsiRecording
 from app.backend.data.csi.sanitize import remove_linear_phase, repair_nonfinite, sanitize_phase
+from app.backend.errors import CsiFormatError
 
 
 @dataclass
@@ -31,29 +33,95 @@ class ProcessedRecording:
     slopes: np.ndarray
 
 
+#: Memory ``csi-inspect`` may use for one recording (it refuses a recording that would need more).
+INSPECT_BUDGET_BYTES = 1_800_000_000
+#: Bytes held per CSI value while a recording is inspected (float32 raw amplitude and phase,
+#: repaired amplitude, sanitized phase).
+HELD_BYTES_PER_VALUE = 16
+#: Bytes of working memory per value of the antenna pair being processed (float64 copies in
+#: repair, unwrap, filters and statistics; measured peak 120, with margin).
+PAIR_BYTES_PER_VALUE = 160
+
+
+def inspect_memory(shape: tuple[int, int, int, int]) -> int:
+    """Bytes :func:`process_recording` + :func:`summarize` + the plot need for a (P, S, R, T) recording."""
+    p, s, r, t = (int(v) for v in shape)
+    return HELD_BYTES_PER_VALUE * p * s * r * t + PAIR_BYTES_PER_VALUE * p * s
+
+
+def check_inspect_memory(rec: CsiRecording) -> None:
+    """CsiFormatError when inspecting ``rec`` would need more than :data:`INSPECT_BUDGET_BYTES`."""
+    need = inspect_memory(rec.shape)
+    if need > INSPECT_BUDGET_BYTES:
+        raise CsiFormatError(
+            f"{rec.path or '<in-memory CSI>'}: inspecting {rec.shape} (packets, subcarriers, rx, tx) needs about "
+            f"{need / 1e9:.1f} GB, more than the {INSPECT_BUDGET_BYTES / 1e9:.1f} GB allowed; split the capture "
+            "into shorter files"
+        )
+
+
+def _pairs(rec: CsiRecording):
+    """Index tuples selecting each antenna pair as a (P, S, 1, 1) view."""
+    _, _, r, t = rec.shape
+    for i in range(r):
+        for j in range(t):
+            yield i, j, (slice(None), slice(None), slice(i, i + 1), slice(j, j + 1))
+
+
 def process_recording(
     rec: CsiRecording, median_kernel: Iterable[int] = (3, 3), uniform_kernel: Iterable[int] = (3, 3)
 ) -> ProcessedRecording:
-    """Repair non-finite values and sanitize the phase of the whole recording."""
-    amp, n_amp = repair_nonfinite(rec.amplitude)
-    pha, n_pha = repair_nonfinite(rec.phase, circular=True)
-    unwrapped = np.unwrap(pha.astype(np.float64), axis=1)
-    s = rec.num_subcarriers
-    slopes = (unwrapped[:, -1] - unwrapped[:, 0]) / max(s - 1, 1)
-    return ProcessedRecording(
-        recording=rec,
-        amplitude=amp,
-        sanitized_phase=sanitize_phase(pha, median_kernel, uniform_kernel),
-        repaired=n_amp + n_pha,
-        slopes=slopes.astype(np.float32),
-    )
+    """Repair non-finite values and sanitize the phase of the whole recording.
+
+    Works one antenna pair at a time (every step is per pair, so the result is the same as
+    over the whole array) to keep its float64 working copies to one pair's size.
+
+    Raises:
+        CsiFormatError: the recording needs more memory than :data:`INSPECT_BUDGET_BYTES`.
+    """
+    check_inspect_memory(rec)
+    p, s, r, t = rec.shape
+    amp = np.empty(rec.shape, np.float32)
+    san = np.empty(rec.shape, np.float32)
+    slopes = np.empty((p, r, t), np.float32)
+    repaired = 0
+    for i, j, sel in _pairs(rec):
+        amp[sel], n_amp = repair_nonfinite(rec.amplitude[sel])
+        pha, n_pha = repair_nonfinite(rec.phase[sel], circular=True)
+        unwrapped = np.unwrap(pha.astype(np.float64), axis=1)
+        slopes[:, i, j] = ((unwrapped[:, -1] - unwrapped[:, 0]) / max(s - 1, 1))[:, 0, 0]
+        del unwrapped
+        san[sel] = sanitize_phase(pha, median_kernel, uniform_kernel)
+        repaired += n_amp + n_pha
+    return ProcessedRecording(recording=rec, amplitude=amp, sanitized_phase=san, repaired=repaired, slopes=slopes)
 
 
-def _stats(values: np.ndarray) -> dict[str, float | None]:
-    v = values[np.isfinite(values)].astype(np.float64)
-    if v.size == 0:
-        return {"min": None, "max": None, "mean": None, "std": None}
-    return {"min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()), "std": float(v.std())}
+class _Moments:
+    """min, max, mean and (population) std of finite values, accumulated block by block (Chan et al.)."""
+
+    def __init__(self) -> None:
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+        self.lo, self.hi = math.inf, -math.inf
+        self.abs_sum = 0.0
+
+    def add(self, values: np.ndarray) -> None:
+        v = values[np.isfinite(values)].astype(np.float64)
+        if v.size == 0:
+            return
+        n, mean = v.size, float(v.mean())
+        m2 = float(((v - mean) ** 2).sum())
+        delta = mean - self.mean
+        total = self.n + n
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.n = total
+        self.lo, self.hi = min(self.lo, float(v.min())), max(self.hi, float(v.max()))
+        self.abs_sum += float(np.abs(v).sum())
+
+    def stats(self) -> dict[str, float | None]:
+        if self.n == 0:
+            return {"min": None, "max": None, "mean": None, "std": None}
+        return {"min": self.lo, "max": self.hi, "mean": self.mean, "std": math.sqrt(max(self.m2, 0.0) / self.n)}
 
 
 def _counts(values: np.ndarray) -> dict[str, int]:
@@ -64,15 +132,22 @@ def _counts(values: np.ndarray) -> dict[str, int]:
 def summarize(proc: ProcessedRecording) -> dict:
     """JSON-ready summary: format, shape, antennas, timing, non-finite count, value statistics.
 
-    Statistics cover only antenna pairs that carry data (zero-filled pairs are left out).
-    ``sanitized_phase.residual_linear_slope`` is the largest linear slope left after
-    sanitization (should be ~0).
+    Statistics cover only antenna pairs that carry data (zero-filled pairs are left out),
+    accumulated one pair at a time. ``sanitized_phase.residual_linear_slope`` is the largest
+    linear slope left after sanitization (should be ~0).
     """
     rec = proc.recording
     valid = rec.valid_pairs()
-    sel = (slice(None), slice(None), *np.nonzero(valid))  # -> (P, S, K)
-    san = proc.sanitized_phase[sel]
-    residual = remove_linear_phase(proc.sanitized_phase)[sel] - san
+    amp, raw, san = _Moments(), _Moments(), _Moments()
+    residual = 0.0
+    for i, j, sel in _pairs(rec):
+        if not valid[i, j]:
+            continue
+        amp.add(proc.amplitude[sel])
+        raw.add(rec.phase[sel])
+        pair = proc.sanitized_phase[sel]
+        san.add(pair)
+        residual = max(residual, float(np.abs(remove_linear_phase(pair) - pair).max()))
     p, s, r, t = rec.shape
     return {
         "file": rec.path,
@@ -92,13 +167,13 @@ def summarize(proc: ProcessedRecording) -> dict:
         "time_span_s": rec.duration,
         "packet_rate_hz": rec.packet_rate,
         "nonfinite_count": rec.nonfinite_count,
-        "amplitude": _stats(proc.amplitude[sel]),
-        "raw_phase": _stats(rec.phase[sel]),
+        "amplitude": amp.stats(),
+        "raw_phase": raw.stats(),
         "sanitized_phase": {
-            **_stats(san),
-            "mean_abs": float(np.abs(san).mean()),
+            **san.stats(),
+            "mean_abs": san.abs_sum / san.n if san.n else float("nan"),
             "removed_slope_mean_abs": float(np.abs(proc.slopes[:, valid]).mean()),
-            "residual_linear_slope": float(np.abs(residual).max()),
+            "residual_linear_slope": residual,
         },
         "notes": list(rec.notes),
         "meta": dict(rec.meta),

@@ -11,8 +11,10 @@ Loss dict keys (all scalar tensors, before ``MODEL.LOSS_WEIGHTS.DENSEPOSE``):
 * ``loss_densepose_U`` / ``loss_densepose_V``: smooth-L1 (beta 1, summed over points) of
   the U/V of the annotated part at those points. Weight ``POINT_REGRESSION_WEIGHTS``.
 
-With no annotated points all four are ``0 * sum(outputs)``: zero, but connected to the
-graph so every parameter gets a (zero) gradient and DistributedDataParallel never hangs.
+With no annotated points all four are zero, but connected to the graph so every parameter gets
+a (zero) gradient and DistributedDataParallel never hangs. The S loss is the mean over the ROIs'
+heatmaps of the per-ROI mean cross-entropy (every heatmap has the same size, so this is the mean
+over their pixels).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from torch.nn import functional as F
 
 from app.backend.modeling.densepose.outputs import DensePoseOutputs
 from app.backend.structures.box_grid import grid_to_abs
+from app.backend.structures.densepose_targets import PackedDensePose
 
 
 def sample_points(maps: torch.Tensor, roi: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -121,65 +124,72 @@ class DensePoseChartLoss:
         Args:
             proposals: per image, the ROIs the outputs were computed for (in order), with
                 ``proposal_boxes``, ``gt_boxes`` and ``gt_densepose`` (DensePoseTargets;
-                None entries are skipped).
+                entries without points are ignored, images without the field too).
             outputs: predictor outputs, one row per ROI over all images.
+
+        All ROIs are handled at once on padded (R, K) point tables: no Python loop over people
+        and no host-device synchronisation (points outside their proposal, padding and ROIs
+        without points are masked by weight 0, not filtered out).
         """
-        dev = outputs.u.device
-        rois, xs, ys, insides, parts, us, vs = [], [], [], [], [], [], []
-        seg_rows, seg_maps, seg_gt, seg_est = [], [], [], []
-        offset = 0
-        # no host-device synchronisation per instance: points outside their proposal are
-        # masked (weight 0) instead of filtered out
-        for inst in proposals:
-            n = len(inst)
-            if n and inst.has("gt_densepose"):
-                gt_boxes = inst.gt_boxes.tensor
-                est_boxes = inst.proposal_boxes.tensor
-                for j, dp in enumerate(inst.gt_densepose):
-                    if dp is None or len(dp) == 0:
-                        continue
-                    ex0, ey0, ex1, ey1 = est_boxes[j]
-                    ax, ay = grid_to_abs(dp.x.to(dev), dp.y.to(dev), gt_boxes[j])
-                    insides.append((ax >= ex0) & (ax <= ex1) & (ay >= ey0) & (ay <= ey1))
-                    # positions relative to the proposal box (0..1 spans it)
-                    xs.append((ax - ex0) / (ex1 - ex0).clamp(min=1e-6))
-                    ys.append((ay - ey0) / (ey1 - ey0).clamp(min=1e-6))
-                    rois.append(torch.full((len(dp),), offset + j, dtype=torch.long, device=dev))
-                    parts.append(dp.i.to(dev).long())
-                    us.append(dp.u.to(dev).float())
-                    vs.append(dp.v.to(dev).float())
-                    if dp.segm is not None:
-                        seg_rows.append(offset + j)
-                        seg_maps.append(dp.segm.to(dev))
-                        seg_gt.append(gt_boxes[j])
-                        seg_est.append(est_boxes[j])
-            offset += n
-        if not rois:
+        num_rois = sum(len(p) for p in proposals)
+        if num_rois != len(outputs):
+            raise ValueError(f"{len(outputs)} DensePose outputs for {num_rois} ROIs")
+        if num_rois == 0:
             return self.fake_losses(outputs)
-        roi = torch.cat(rois)
+        dev = outputs.u.device
+        packed, gt_boxes, est_boxes = _gather_targets(proposals, dev)
         hh, wh = outputs.u.shape[-2:]
-        x = torch.cat(xs) * wh
-        y = torch.cat(ys) * hh
-        part = torch.cat(parts)
-        inside = torch.cat(insides).float()
-        fg = inside * (part > 0).float()
+        r, k = packed.x.shape
+        valid = torch.arange(k, device=dev)[None, :] < packed.count[:, None]  # (R, K) real points
+        g = gt_boxes[:, :, None]  # (R, 4, 1): broadcasts over the point columns
+        ax, ay = grid_to_abs(packed.x, packed.y, (g[:, 0], g[:, 1], g[:, 2], g[:, 3]))
+        ex0, ey0, ex1, ey1 = (c[:, None] for c in est_boxes.unbind(1))
+        inside = valid & (ax >= ex0) & (ax <= ex1) & (ay >= ey0) & (ay <= ey1)
+        # positions relative to the proposal box (0..1 spans it), in heatmap pixels
+        x = ((ax - ex0) / (ex1 - ex0).clamp(min=1e-6) * wh).reshape(-1)
+        y = ((ay - ey0) / (ey1 - ey0).clamp(min=1e-6) * hh).reshape(-1)
+        roi = torch.arange(r, device=dev)[:, None].expand(r, k).reshape(-1)
+        part = packed.i.reshape(-1)
+        w_in = inside.reshape(-1).float()
+        fg = w_in * (part > 0).float()
         fine = sample_points(outputs.fine_segm, roi, x, y).float()
         ce = F.cross_entropy(fine, part.clamp(min=0), reduction="none")
-        losses = {"loss_densepose_I": (ce * inside).sum() / inside.sum().clamp(min=1.0) * self.w_part}
+        losses = {"loss_densepose_I": (ce * w_in).sum() / w_in.sum().clamp(min=1.0) * self.w_part}
         idx = part.clamp(min=0)[:, None]
         u_est = sample_points(outputs.u, roi, x, y).gather(1, idx)[:, 0].float()
         v_est = sample_points(outputs.v, roi, x, y).gather(1, idx)[:, 0].float()
-        u_loss = F.smooth_l1_loss(u_est, torch.cat(us), reduction="none")
-        v_loss = F.smooth_l1_loss(v_est, torch.cat(vs), reduction="none")
+        u_loss = F.smooth_l1_loss(u_est, packed.u.reshape(-1), reduction="none")
+        v_loss = F.smooth_l1_loss(v_est, packed.v.reshape(-1), reduction="none")
         losses["loss_densepose_U"] = (u_loss * fg).sum() * self.w_points
         losses["loss_densepose_V"] = (v_loss * fg).sum() * self.w_points
-        if seg_rows:
-            with torch.no_grad():
-                target = resample_segm(torch.stack(seg_maps), torch.stack(seg_gt), torch.stack(seg_est), (hh, wh))
-                if self.n_segm_chan == 2:
-                    target = (target > 0).long()
-            est = outputs.coarse_segm[torch.tensor(seg_rows, device=dev)]
-            losses["loss_densepose_S"] = F.cross_entropy(est, target) * self.w_segm
-        else:
-            losses["loss_densepose_S"] = outputs.coarse_segm.sum() * 0
+        # coarse segmentation: ROIs whose person has points and a segm
+        seg_rows = (packed.has_segm & (packed.count > 0)).float()
+        with torch.no_grad():
+            target = resample_segm(packed.segm, gt_boxes, est_boxes, (hh, wh))
+            if self.n_segm_chan == 2:
+                target = (target > 0).long()
+        ce_s = F.cross_entropy(outputs.coarse_segm, target, reduction="none")  # (R, Hh, Wh)
+        per_roi = ce_s.float().mean(dim=(1, 2))
+        losses["loss_densepose_S"] = (per_roi * seg_rows).sum() / seg_rows.sum().clamp(min=1.0) * self.w_segm
         return losses
+
+
+def _gather_targets(proposals: Sequence[Instances], device: torch.device) -> tuple[PackedDensePose, torch.Tensor, torch.Tensor]:
+    """(packed DensePose ground truth, gt boxes (R, 4), proposal boxes (R, 4)) of every ROI, in order.
+
+    Images without ``gt_densepose`` (or ``gt_boxes``) give rows without points. One loop over
+    images, none over people.
+    """
+    packs, gts, ests = [], [], []
+    for inst in proposals:
+        n = len(inst)
+        if n == 0:
+            continue
+        est = inst.proposal_boxes.tensor
+        ests.append(est)
+        gts.append(inst.gt_boxes.tensor if inst.has("gt_boxes") else est)
+        if inst.has("gt_densepose"):
+            packs.append(inst.gt_densepose.gather())
+        else:
+            packs.append(PackedDensePose.from_items([None] * n).to(device))
+    return PackedDensePose.cat(packs), torch.cat(gts).float(), torch.cat(ests).float()
