@@ -17,7 +17,7 @@ follows the log (:class:`LogFollower`) and predicts every newest window with the
    probe measuring event-loop stalls (as ``bench_ui_latency.py``), idle first, then live once
    three windows have been drawn (model loading and first paints are not measured).
 
-Prints the CPU (``lscpu`` model name, bf16/AMX flags) and the load average before and after:
+Prints the CPU line of ``machine_info.describe`` (model, flags, threads, load) before, the load after:
 the cores may be shared with other jobs. Not a test: nothing is asserted.
 """
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -69,14 +68,6 @@ def start_writer(path: Path, rate: float, seconds: float) -> mp.Process:
     proc = mp.get_context("spawn").Process(target=write_log, args=(str(path), rate, seconds), daemon=True)
     proc.start()
     return proc
-
-
-def cpu_line() -> str:
-    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "?")
-    flags = next((line for line in out.splitlines() if line.startswith("Flags")), "")
-    extra = [f for f in ("avx512_bf16", "amx_bf16", "amx_tile") if f" {f}" in flags]
-    return f"{model}, {os.cpu_count()} logical CPUs, {', '.join(extra) or 'no bf16/AMX'}"
 
 
 def load() -> str:
@@ -187,9 +178,9 @@ def main() -> int:
     from app.backend.live.stats import format_summary
 
     torch.set_num_threads(args.threads)
-    print(f"CPU: {cpu_line()}; torch threads {torch.get_num_threads()}; GPU: "
-          f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
-    print(f"before: {load()}")
+    from benchmarks.machine_info import describe
+
+    print(f"{describe()}; GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
     cfg = load_config(args.config_file)
     predictor = Predictor(cfg, args.weights)
     tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
