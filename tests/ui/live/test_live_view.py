@@ -72,7 +72,7 @@ def test_a_replay_shows_predictions_charts_and_records(qtbot, view, intel_dat: P
     view.set_paused(True)
     qtbot.waitUntil(lambda: view.control.pipeline.stats.paused > 2, timeout=60_000)
     assert processed(view) <= paused_at + 1  # at most the window being predicted when it paused
-    assert "(paused)" in view.status.text()
+    qtbot.waitUntil(lambda: "(paused)" in view.status.text(), timeout=5_000)  # at the next redraw (100 ms timer)
     view.set_paused(False)
     with qtbot.waitSignal(view.finished, timeout=300_000) as done:
         pass  # the replay plays to its end
