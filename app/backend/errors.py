@@ -49,3 +49,7 @@ class WriteError(UserFacingError, OSError):
 def is_user_error(exc: BaseException) -> bool:
     """True for exceptions whose message should reach the user as one line."""
     return isinstance(exc, (UserFacingError, FileNotFoundError))
+
+
+class LiveSourceError(UserFacingError):
+    """A live source cannot be opened or followed (no such file, not a capture log, address in use)."""

@@ -42,6 +42,7 @@ ROLES: dict[str, QStyle.StandardPixmap] = {
     "config": _SP.SP_FileDialogListView,
     "training": _SP.SP_MediaPlay,
     "inference": _SP.SP_FileDialogInfoView,
+    "live": _SP.SP_DriveNetIcon,
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSlider, QWidget
 
+from app.backend.vis import OverlayOptions
+
 #: Layer name -> label, in display order. Keys match the ``OverlayOptions`` fields the UI builds.
 LAYERS = {
     "boxes": "Boxes",
@@ -61,6 +63,13 @@ class OverlayControls(QWidget):
         out["alpha"] = self.opacity.value() / 100.0
         out["score_threshold"] = float(self.min_score.value())
         return out
+
+    def overlay_options(self) -> OverlayOptions:
+        """The choice as the options :func:`app.backend.vis.render_overlay` takes."""
+        o = self.options()
+        return OverlayOptions(show_boxes=o["boxes"], show_keypoints=o["keypoints"], show_parts=o["parts"],
+                              show_u=o["u"], show_v=o["v"], show_contours=o["contours"], opacity=o["alpha"],
+                              score_threshold=o["score_threshold"])
 
     def set_layer(self, name: str, on: bool) -> None:
         self.checks[name].setChecked(on)

@@ -293,12 +293,7 @@ class InferenceView(QWidget):
 
     # drawing ---------------------------------------------------------------------------
     def overlay_options(self) -> Any:
-        from app.backend.vis import OverlayOptions
-
-        o = self.controls.options()
-        return OverlayOptions(show_boxes=o["boxes"], show_keypoints=o["keypoints"], show_parts=o["parts"],
-                              show_u=o["u"], show_v=o["v"], show_contours=o["contours"], opacity=o["alpha"],
-                              score_threshold=o["score_threshold"])
+        return self.controls.overlay_options()
 
     @Slot()
     @Slot(dict)

@@ -1,6 +1,6 @@
 """Main window: composes the views; owns nothing but layout, menus, the status bar and the project.
 
-Views: Dataset, MTN Preview, Config, Training, Inference (one feature package each; the
+Views: Dataset, MTN Preview, Config, Training, Inference, Live (one feature package each; the
 shell is the only place that imports them all). Undo/redo of the Edit menu goes through one
 QUndoGroup that each view's QUndoStack joins; the stack of the visible view is the active one.
 """
@@ -30,6 +30,7 @@ from app.ui.common.start_folder import set_project_folders, start_folder
 from app.ui.config.config_view import ConfigView
 from app.ui.dataset.dataset_view import DatasetView
 from app.ui.inference.inference_view import InferenceView, dataset_samples
+from app.ui.live.live_view import LiveView
 from app.ui.mtn_preview.mtn_preview_view import MtnPreviewView
 from app.ui.shell.app import APP_NAME, make_application
 from app.ui.shell.project import Project, ProjectError
@@ -86,11 +87,12 @@ class MainWindow(QMainWindow):
         self.config_view = ConfigView(self)
         self.training_view = TrainingView(self)
         self.inference_view = InferenceView(self)
+        self.live_view = LiveView(self)
         self.views: dict[str, QWidget] = {
             "Dataset": self.dataset_view, "MTN Preview": self.mtn_preview_view, "Config": self.config_view,
-            "Training": self.training_view, "Inference": self.inference_view}
+            "Training": self.training_view, "Inference": self.inference_view, "Live": self.live_view}
         tab_icons = {"Dataset": "dataset", "MTN Preview": "mtn", "Config": "config", "Training": "training",
-                     "Inference": "inference"}
+                     "Inference": "inference", "Live": "live"}
         for title, view in self.views.items():
             self.tabs.addTab(view, icon(tab_icons[title]), title)
         self.dataset_view.set_undo_group(self.undo_group)  # one undo stack per open file: it joins them itself
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.training_view.set_config_provider(self.config_view.current_config)
         self.inference_view.set_config_provider(self.config_view.current_config)
+        self.live_view.set_config_provider(self.config_view.current_config)
         self.training_view.runFinished.connect(self._on_run_finished)
         self.config_view.configChanged.connect(self._update_status)
         self.config_view.configChanged.connect(self.training_view.refresh_resumable)
@@ -202,6 +205,7 @@ class MainWindow(QMainWindow):
         cfg = self.config_view.current_config()
         checkpoint = latest_checkpoint(str(cfg.OUTPUT_DIR))
         self.inference_view.set_checkpoint(checkpoint)
+        self.live_view.set_checkpoint(checkpoint)
         self.mtn_preview_view.set_model(cfg, checkpoint)
         datasets = [project.root / d for d in project.datasets] + [str(cfg.DATASETS.DEMO.ROOT or "")]
         set_project_folders(project.root, [d for d in datasets if str(d)], cfg.OUTPUT_DIR)
@@ -317,6 +321,7 @@ class MainWindow(QMainWindow):
         ckpt = summary.get("last_checkpoint")
         if ckpt:
             self.inference_view.set_checkpoint(str(ckpt))
+            self.live_view.set_checkpoint(str(ckpt))
 
     @Slot()
     @Slot(bool)
@@ -363,7 +368,7 @@ class MainWindow(QMainWindow):
             self,
             f"About {APP_NAME}",
             f"<b>{APP_NAME}</b><br>DensePose from WiFi on detectron2: dataset, MTN preview, config, "
-            "training and inference in one app.<br><br>Method: Geng, Huang, De la Torre, "
+            "training, inference and live sensing in one app.<br><br>Method: Geng, Huang, De la Torre, "
             "<i>DensePose From WiFi</i> (arXiv 2301.00250).",
         )
 
@@ -388,6 +393,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping training and saving a checkpoint…")
         self.training_view.shutdown()
         self.inference_view.shutdown()
+        self.live_view.shutdown()
         self._demo_job.shutdown(timeout_s=600)
         self.dataset_view.shutdown()
         self.mtn_preview_view.shutdown()

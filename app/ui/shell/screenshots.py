@@ -65,6 +65,22 @@ def settle(ms: int = 300) -> None:
     loop.exec()
 
 
+def show_live(win: Any, checkpoint: str, source: Path, seconds: float = 8.0, config_file: str = "",
+              min_score: float = 0.5) -> bool:
+    """Replay ``source`` (a recording or dataset JSON, as recorded, looped) in the window's Live view for
+    ``seconds``; it keeps running (closing the window stops it). False when it did not start."""
+    view = win.live_view
+    view.set_checkpoint(str(checkpoint))
+    view.set_config_file(config_file)
+    view.set_source("replay", str(source), loop=True)
+    view.controls.min_score.setValue(min_score)
+    win.tabs.setCurrentWidget(view)
+    if not view.start():
+        return False
+    settle(int(seconds * 1000))
+    return view.is_running() or bool(view.summary)
+
+
 def take_screenshots(out_dir: str | Path, iterations: int = 20, project_dir: str | Path | None = None,
                      sizes: tuple[tuple[int, int], ...] = SIZES,
                      progress: Callable[[str], None] = print) -> list[Path]:
@@ -140,12 +156,15 @@ def take_screenshots(out_dir: str | Path, iterations: int = 20, project_dir: str
             progress("MTN preview: no MTN output within 300 s; its screenshot shows the CSI only")
         settle(500)
 
+    if summary.get("last_checkpoint"):
+        show_live(win, summary["last_checkpoint"], demo_root / "val.json", min_score=0.2)
+
     cv = win.config_view
     cv.form.set_filter("MTN")
     cv.form.tree.expandAll()
 
     names = {"Dataset": "dataset", "MTN Preview": "mtn_preview", "Config": "config",
-             "Training": "training", "Inference": "inference"}
+             "Training": "training", "Inference": "inference", "Live": "live"}
     for size in sizes:
         win.resize(*size)
         settle(500)

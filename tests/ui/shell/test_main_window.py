@@ -25,12 +25,13 @@ def test_first_launch_opens_the_demo_project_without_questions(qtbot, qapp_setti
     assert Path(opened.args[0]) == default_project_dir()
     assert (default_demo_root() / "train.json").is_file()
     assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == [
-        "Dataset", "MTN Preview", "Config", "Training", "Inference"]
+        "Dataset", "MTN Preview", "Config", "Training", "Inference", "Live"]
     cfg = win.config_view.current_config()
     assert str(default_demo_root()) == cfg.DATASETS.DEMO.ROOT
     assert "wifi_demo_train" in win.dataset_label.text()
     assert win.device_label.text().startswith(("CPU", "GPU"))
     assert win.inference_view.sample_combo.count() > 0
+    assert win.live_view.ckpt_edit.text() == win.inference_view.ckpt_edit.text()  # the project's latest (none yet)
     # preferences live under this test's XDG_CONFIG_HOME (INI)
     settings_root = Path(os.environ["XDG_CONFIG_HOME"])
     assert any(settings_root.rglob("*.ini"))

@@ -100,3 +100,22 @@ def counter_modulus(raw: np.ndarray) -> int | None:
     """2**32 when every value fits 32 bits (a 32-bit hardware counter that may wrap), else None."""
     r = np.asarray(raw)
     return WRAP_32 if r.size == 0 or int(r.max()) < WRAP_32 else None
+
+
+def continue_counter(seconds: np.ndarray, previous_s: float | None, clock: dict | None) -> np.ndarray:
+    """Seconds of a later chunk of the same log, made to continue ``previous_s`` across a wrap.
+
+    A streaming reader unwraps each chunk of packets on its own (:func:`unwrap_counter`), so a
+    counter that wraps between two chunks would jump back by the counter's range. The step from
+    ``previous_s`` (the last packet of the chunk before) to the chunk's first packet is read modulo
+    the range, as inside a chunk: a step below half the range is forward. ``clock`` is the chunk's
+    ``meta["clock"]`` (``wraps_at``, ``unit_s``); chunks of clocks that do not wrap, and the first
+    chunk (``previous_s`` None), are returned as they are.
+    """
+    modulus = (clock or {}).get("wraps_at")
+    if previous_s is None or not modulus or not len(seconds):
+        return seconds
+    span = float(modulus) * float(clock["unit_s"])
+    gap = (float(seconds[0]) - previous_s) % span
+    step = gap if gap < span / 2 else gap - span
+    return seconds + (previous_s + step - float(seconds[0]))

@@ -63,7 +63,8 @@ MAX_NPZ_BYTES = 2 * 1024**3
 MAX_LOG_BYTES = 512 * 1024**2
 
 _HEAD_BYTES = 1024
-_TEXT_HEAD_BYTES = 64 * 1024  # how far a text file is searched for its first ESP32 CSI line
+#: How far a text file is searched for its first ESP32 CSI line.
+TEXT_HEAD_BYTES = 64 * 1024
 
 
 def read_csi(path: str | os.PathLike) -> CsiRecording:
@@ -89,8 +90,8 @@ def read_csi(path: str | os.PathLike) -> CsiRecording:
     if not head:
         raise CsiFormatError(f"{p}: empty file")
     kind = sniff_format(head)
-    if kind == "unknown" and _is_text(head):  # a serial log may start with a long boot message
-        kind = "esp32" if b"\nCSI_DATA," in _head(p, _TEXT_HEAD_BYTES) else kind
+    if kind == "unknown" and is_text(head):  # a serial log may start with a long boot message
+        kind = detect_format(_head(p, TEXT_HEAD_BYTES))
     if kind == "npz":
         return _read_npz(p)
     if kind == "npy":
@@ -128,7 +129,18 @@ _HINTS = {
 }
 
 
-def _is_text(head: bytes) -> bool:
+def detect_format(head: bytes) -> str:
+    """:func:`sniff_format` of a file's first bytes, where a text file whose first
+    :data:`TEXT_HEAD_BYTES` (or fewer, as given) hold a ``CSI_DATA`` line start is an ESP32 log
+    (its serial output may open with a long boot message)."""
+    kind = sniff_format(head[:_HEAD_BYTES])
+    if kind == "unknown" and is_text(head[:_HEAD_BYTES]) and b"\nCSI_DATA," in head[:TEXT_HEAD_BYTES]:
+        return "esp32"
+    return kind
+
+
+def is_text(head: bytes) -> bool:
+    """True when ``head`` holds only printable ASCII, tabs, line ends and ESC (coloured serial logs)."""
     return not head.translate(None, bytes(range(0x20, 0x7F)) + b"\t\r\n\x1b")  # ESC: coloured serial logs
 
 
