@@ -4,7 +4,8 @@ Every key the project adds is declared exactly once, through :func:`_declare`, w
 its default and a one-line help text. The help texts form :data:`CONFIG_HELP`
 (machine-readable: key -> text), shown as tooltips by the config editor and printed
 by ``python main.py config help KEY``. detectron2's own keys get their help from the
-comments above them in ``detectron2/config/defaults.py`` (see :func:`config_help`).
+comments above them in ``detectron2/config/defaults.py``, or a written one where it has none
+(:mod:`app.backend.config_help`; see :func:`config_help`).
 
 Usage::
 
@@ -16,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import functools
-import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from detectron2.config import get_cfg as _d2_get_cfg
 from app.backend import remote
 from app.backend.config_checks import check_config, type_name
 from app.backend.config_file import read_config_chain
+from app.backend.config_help import detectron2_key_help
 from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL
 from app.backend.errors import ConfigError as ConfigError  # re-exported
 
@@ -275,48 +276,19 @@ def _norm(v: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=1)
-def detectron2_help() -> dict[str, str]:
-    """Help for detectron2's own keys, from the comments above them in its defaults.py."""
-    import detectron2.config.defaults as d2_defaults
-
-    try:
-        lines = inspect.getsource(d2_defaults).splitlines()
-    except (OSError, TypeError):
-        return {}
-    helps: dict[str, str] = {}
-    pending: list[str] = []
-    pattern = re.compile(r"^_C\.([A-Z0-9_.]+)\s*=")
-    for line in lines:
-        s = line.strip()
-        if s.startswith("#"):
-            text = s.lstrip("#").strip()
-            if "----" in text:
-                pending = []  # section banner
-            elif text:
-                pending.append(text)
-            continue
-        m = pattern.match(s)
-        if m:
-            if pending:
-                helps[m.group(1)] = " ".join(pending)
-            pending = []
-        elif not s:
-            pending = []
-    return helps
-
-
 def config_help(key: str) -> str:
-    """One-line help for any key (ours or detectron2's); raises ConfigError for unknown keys."""
+    """One-line help for any key: ours (:data:`CONFIG_HELP`) or detectron2's (its defaults.py comment,
+    else a written one: :mod:`app.backend.config_help`). Raises ConfigError for unknown keys."""
     if key in CONFIG_HELP:
         return CONFIG_HELP[key]
-    known = flatten(get_cfg())
-    if key not in known:
+    if key not in flatten(get_cfg()):
         raise ConfigError(f"unknown config key {key!r}")
-    text = detectron2_help().get(key)
-    if text is None:
-        node = key.rsplit(".", 1)[0]
-        text = detectron2_help().get(node, "detectron2 setting (see detectron2/config/defaults.py).")
-    return text
+    return detectron2_key_help(key)
+
+
+def config_helps(keys: list[str]) -> dict[str, str]:
+    """:func:`config_help` of each of ``keys`` (known keys; an unknown one gets "")."""
+    return {key: CONFIG_HELP.get(key) or detectron2_key_help(key) for key in keys}
 
 
 def merge_overrides(cfg: CfgNode, opts: list[str]) -> None:

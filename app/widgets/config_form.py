@@ -344,6 +344,9 @@ class ConfigForm(QWidget):
 
     @Slot(str)
     def set_filter(self, text: str) -> None:
+        """Show the keys whose name or help has every word of ``text``; a refused input's message
+        goes (it named a row the search may now hide)."""
+        self.message.clear()
         self.proxy.words = text.lower().split()
         self.proxy.invalidate()
         if text:
@@ -377,6 +380,7 @@ class ConfigForm(QWidget):
 
     # internals ------------------------------------------------------------------
     def _apply(self, key: str, value: Any) -> None:
+        self.message.clear()  # an accepted value, an undo or a redo: a refusal shown earlier is stale
         self._values[key] = value
         self._applying = True
         try:

@@ -19,7 +19,7 @@ from app.backend.structures.body import KEYPOINT_NAMES
 class DatasetStatsPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.summary = QLabel("no dataset", self)
+        self.summary = QLabel("No dataset open: open a project to see how many images, people and labels it has.", self)
         self.summary.setWordWrap(True)
         self.visibility = QTableWidget(len(KEYPOINT_NAMES), 3, self)
         self.visibility.setHorizontalHeaderLabels(["v=0", "v=1", "v=2"])
@@ -33,11 +33,16 @@ class DatasetStatsPanel(QWidget):
         self.hist.setMinimumHeight(140)
         self._bars = pg.BarGraphItem(x=[0], height=[0], width=1.0, brush=(80, 160, 255))
         self.hist.addItem(self._bars)
+        #: shown instead of the histogram (an empty plot had 0..1 axes and "people (x0.001)")
+        self.hist_empty = QLabel("No boxes yet: the box size histogram appears once people are annotated.", self)
+        self.hist_empty.setWordWrap(True)
+        self.hist.hide()
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
         lay.addWidget(QLabel("Keypoint visibility (people per value)", self))
         lay.addWidget(self.visibility, 2)
         lay.addWidget(self.hist, 1)
+        lay.addWidget(self.hist_empty)
 
     def set_stats(self, stats: dict[str, Any]) -> None:
         splits = ", ".join(f"{k}: {v}" for k, v in stats.get("per_split", {}).items())
@@ -57,3 +62,5 @@ class DatasetStatsPanel(QWidget):
             self._bars.setOpts(x=(edges[:-1] + edges[1:]) / 2, height=counts, width=float(edges[1] - edges[0]) * 0.9)
         else:
             self._bars.setOpts(x=[0], height=[0], width=1.0)
+        self.hist.setVisible(bool(len(size)))
+        self.hist_empty.setVisible(not len(size))

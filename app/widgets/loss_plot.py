@@ -6,6 +6,11 @@ memory stays fixed however long a run is. Curves are created once and only get
 ``setData`` afterwards; peak downsampling and clip-to-view keep a redraw of 100,000
 points per series in a few milliseconds; redraws are throttled to a timer so a burst of
 points costs one repaint.
+
+Every series has its own colour (:func:`series_color`: the total loss black, the others from a
+20-colour palette in order of arrival); hovering the plot names each visible series' value at
+that iteration. Without points the widget shows a sentence (:meth:`LossPlot.set_empty_text`)
+instead of empty 0..1 axes.
 """
 
 from __future__ import annotations
@@ -22,23 +27,40 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 from scipy.signal import lfilter
 
-#: Series drawn on the lower plot (learning rate), not with the losses.
+from app.widgets.value_axis import ValueAxis
+
+#: Series drawn on the lower plot (learning rates), not with the losses: "lr" and "<phase> lr".
 LR_KEYS = ("lr",)
+
+
+def is_lr(name: str) -> bool:
+    return name in LR_KEYS or name.endswith(" lr")
 DEFAULT_CAPACITY = 200_000
 #: Pen widths in pixels. Wide (> 1 px) pens make QPainter.drawLines several times slower on long curves.
 WIDTH_TOTAL = 1.0
 WIDTH_OTHER = 1.0
 AUTO_DOWNSAMPLE_FACTOR = 1.5
 SYMBOL_BELOW = 30
-_PALETTE = (
+#: Distinct colours readable on white, in order of arrival; the total loss is black.
+PALETTE = (
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
     (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+    (0, 0, 128), (128, 0, 0), (0, 128, 128), (170, 110, 40), (107, 110, 0),
+    (240, 50, 230), (60, 180, 75), (0, 130, 200), (145, 30, 180), (250, 190, 0),
 )
+TOTAL_COLOR = (0, 0, 0)
+EMPTY_TEXT = "No curves yet: press Start to train, or Attach to run… to follow a run started elsewhere."
+
+
+def series_color(name: str, index: int) -> tuple[int, int, int]:
+    """Colour of the ``index``-th series (0-based, total loss not counted) named ``name``."""
+    return TOTAL_COLOR if name == "total_loss" else PALETTE[index % len(PALETTE)]
 
 
 class RingBuffer:
@@ -95,17 +117,22 @@ class LossPlot(QWidget):
         self.capacity = capacity
         self._buffers: dict[str, RingBuffer] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
+        self._colors: dict[str, tuple[int, int, int]] = {}
         self._items: dict[str, QListWidgetItem] = {}
         self._dirty: set[str] = set()
         self._smoothing = 0.0
 
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setBackground("w")
-        self.loss_plot = self.graphics.addPlot(row=0, col=0)
-        self.lr_plot = self.graphics.addPlot(row=1, col=0)
+        self.loss_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": ValueAxis("left")})
+        self.lr_plot = self.graphics.addPlot(row=1, col=0, axisItems={"left": ValueAxis("left")})
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
-        self.lr_plot.setXLink(self.loss_plot)
+        # the lr plot follows the loss plot's x range one way (a two-way pyqtgraph link let the lr
+        # plot's own range changes switch the loss plot's x auto-range off)
+        self.lr_plot.setMouseEnabled(x=False, y=True)
+        self.lr_plot.enableAutoRange(x=False, y=True)
+        self.loss_plot.sigXRangeChanged.connect(self._sync_lr_x)
         self.loss_plot.setLabel("left", "loss")
         self.lr_plot.setLabel("left", "lr")
         self.lr_plot.setLabel("bottom", "iteration")
@@ -113,6 +140,25 @@ class LossPlot(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine))
+        self.cursor.hide()
+        self.loss_plot.addItem(self.cursor, ignoreBounds=True)
+        self.hover_label = QLabel("", self)
+        self.hover_label.setWordWrap(True)
+        self.hover_label.setTextFormat(Qt.TextFormat.RichText)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.empty_label = QLabel(EMPTY_TEXT, self)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: #555; font-size: 11pt; padding: 24px;")
+        plots = QWidget(self)
+        pl = QVBoxLayout(plots)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.addWidget(self.graphics, 1)
+        pl.addWidget(self.hover_label)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(plots)
 
         self.series_list = QListWidget(self)
         self.series_list.setMaximumWidth(220)
@@ -130,7 +176,7 @@ class LossPlot(QWidget):
         side_widget = QWidget(self)
         side_widget.setLayout(side)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(self.graphics)
+        splitter.addWidget(self.stack)
         splitter.addWidget(side_widget)
         splitter.setStretchFactor(0, 1)
         layout = QHBoxLayout(self)
@@ -160,11 +206,19 @@ class LossPlot(QWidget):
         self.flush()
 
     def clear(self) -> None:
-        """Forget every point (curves and toggles stay)."""
+        """Forget every point (curves and toggles stay); the view follows the next points again."""
         for name, buf in self._buffers.items():
             buf.clear()
             self._dirty.add(name)
         self.flush()
+        self._follow()
+
+    def set_empty_text(self, text: str) -> None:
+        """The sentence shown while no series has a point."""
+        self.empty_label.setText(text)
+
+    def is_empty(self) -> bool:
+        return not any(len(b) for b in self._buffers.values())
 
     # queries -----------------------------------------------------------------
     def series_names(self) -> list[str]:
@@ -190,6 +244,19 @@ class LossPlot(QWidget):
             return
         self.loss_plot.setLogMode(y=on)
         self.lr_plot.setLogMode(y=on)
+        # switching the mode sets the linked x range, which turns pyqtgraph's x auto-range off:
+        # new points then fell off the right edge and a resumed run drew outside the view
+        self._follow()
+
+    def _follow(self) -> None:
+        """Auto-range again: x follows new points (the lr plot follows the loss plot), y fits them."""
+        self.lr_plot.enableAutoRange(x=False, y=True)
+        self.loss_plot.enableAutoRange(x=True, y=True)
+
+    @Slot(object, object)
+    def _sync_lr_x(self, _view: object, x_range: object) -> None:
+        x0, x1 = x_range
+        self.lr_plot.setXRange(x0, x1, padding=0)
 
     def set_smoothing(self, alpha: float) -> None:
         """Exponential moving average weight in [0, 1); 0 draws the raw values."""
@@ -220,6 +287,45 @@ class LossPlot(QWidget):
             curve.setSymbol("o" if len(x) < SYMBOL_BELOW else None)
             curve.setData(x, y)
         self._dirty.clear()
+        self.stack.setCurrentIndex(0 if self.is_empty() else 1)
+
+    # hover ---------------------------------------------------------------------
+    def values_at(self, iteration: float) -> tuple[int, dict[str, float]]:
+        """``(iteration, {series: value})`` of the visible series' points nearest to ``iteration``
+        (raw values, or smoothed ones while smoothing is on)."""
+        out: dict[str, float] = {}
+        nearest: int | None = None
+        for name, buf in self._buffers.items():
+            x, y = buf.data()
+            if not len(x) or not self._curves[name].isVisible():
+                continue
+            i = int(np.clip(np.searchsorted(x, iteration), 1, len(x) - 1)) if len(x) > 1 else 0
+            if len(x) > 1 and abs(x[i - 1] - iteration) <= abs(x[i] - iteration):
+                i -= 1
+            ys = ema(y, self._smoothing) if self._smoothing > 0 else y
+            out[name] = float(ys[i])
+            nearest = int(x[i]) if nearest is None or abs(x[i] - iteration) < abs(nearest - iteration) else nearest
+        return (nearest if nearest is not None else round(iteration)), out
+
+    def hover_text(self, iteration: float) -> str:
+        """Rich text naming each visible series' value at ``iteration``, in its colour."""
+        it, values = self.values_at(iteration)
+        if not values:
+            return ""
+        parts = [f'<span style="color: rgb{self._colors[n]}">{n} {v:.4g}</span>' for n, v in values.items()]
+        return f"<b>iteration {it}</b>: " + ", ".join(parts)
+
+    @Slot(object)
+    def _on_mouse_moved(self, scene_pos) -> None:
+        for plot in (self.loss_plot, self.lr_plot):
+            if plot.sceneBoundingRect().contains(scene_pos):
+                x = plot.vb.mapSceneToView(scene_pos).x()
+                text = self.hover_text(x)
+                self.cursor.setPos(x)
+                self.cursor.setVisible(bool(text))
+                self.hover_label.setText(text)
+                return
+        self.cursor.hide()
 
     def _buffer(self, name: str) -> RingBuffer:
         buf = self._buffers.get(name)
@@ -229,9 +335,10 @@ class LossPlot(QWidget):
         return buf
 
     def _add_curve(self, name: str) -> None:
-        color = _PALETTE[len(self._curves) % len(_PALETTE)]
+        color = series_color(name, sum(1 for n in self._curves if n != "total_loss"))
+        self._colors[name] = color
         width = WIDTH_TOTAL if name == "total_loss" else WIDTH_OTHER
-        plot = self.lr_plot if name in LR_KEYS else self.loss_plot
+        plot = self.lr_plot if is_lr(name) else self.loss_plot
         curve = plot.plot([], [], pen=pg.mkPen(color=color, width=width), symbolSize=4,
                           symbolBrush=pg.mkBrush(color), symbolPen=None)  # the toggle list is the legend
         # ~1.5 samples per pixel (pyqtgraph's default is 5): with peak mode every spike still shows,

@@ -99,6 +99,28 @@ def test_help_for_ours_and_detectron2s():
         config_help("NOPE.KEY")
 
 
+def test_every_key_has_a_real_one_line_help():
+    """No key falls back to a placeholder or to its node's comment: detectron2's comment for the key,
+    else a written help (app/backend/config_help.py)."""
+    from app.backend.config import CONFIG_HELP, config_helps
+    from app.backend.config_help import LEAD_HELP, WRITTEN_HELP, detectron2_comments
+
+    keys = list(flatten(get_cfg()))
+    helps = config_helps(keys)
+    assert helps == {k: config_help(k) for k in keys}
+    placeholder = [k for k, text in helps.items() if len(text) < 12 or "defaults.py" in text or "\n" in text]
+    assert placeholder == []
+    comments = detectron2_comments()
+    assert len(comments) > 100  # read from the installed detectron2
+    assert helps["SOLVER.IMS_PER_BATCH"] == comments["SOLVER.IMS_PER_BATCH"]  # detectron2's own words first
+    # the written table covers exactly the keys detectron2 leaves without a comment
+    undocumented = {k for k in keys if k not in CONFIG_HELP and k not in comments}
+    assert undocumented == set(WRITTEN_HELP) | (set(LEAD_HELP) - set(comments))
+    assert set(LEAD_HELP) <= set(keys) and set(WRITTEN_HELP) <= set(keys)
+    assert helps["MODEL.RETINANET.FOCAL_LOSS_GAMMA"].startswith("Focal loss gamma")  # not "Loss parameters"
+    assert helps["MODEL.FPN.NORM"] == 'Normalization of the FPN\'s convolutions. Options: "" (no norm), "GN"'
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "main.py", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
 

@@ -71,6 +71,20 @@ def test_invalid_input_is_refused_with_reason(form: ConfigForm) -> None:
     assert form.undo_stack.count() == 0
 
 
+def test_a_refusal_message_goes_when_the_search_changes_or_a_value_is_accepted(form: ConfigForm) -> None:
+    form.search.setText("iter")
+    assert not form.set_text("SOLVER.MAX_ITER", "ten")
+    assert form.message.text() == "SOLVER.MAX_ITER: expected an integer, got 'ten'"
+    form.search.clear()  # the user clears the search: the old error line must not linger
+    assert form.message.text() == ""
+    assert not form.set_text("SOLVER.MAX_ITER", "ten")
+    assert form.set_text("SOLVER.BASE_LR", "0.02")  # another value accepted
+    assert form.message.text() == ""
+    assert not form.set_text("SOLVER.MAX_ITER", "ten")
+    form.undo_stack.undo()
+    assert form.message.text() == ""
+
+
 def test_checkbox_edit_goes_through_undo(form: ConfigForm) -> None:
     _, item = form._rows["MODEL.MASK_ON"]
     item.setCheckState(Qt.CheckState.Checked)

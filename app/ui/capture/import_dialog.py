@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.backend.data.csi import CSI_FILE_EXTENSIONS
 from app.ui.capture.capture_job_dialog import CaptureJobDialog
+from app.ui.common.start_folder import start_folder
 
 CSI_FILTER = f"CSI logs ({' '.join('*' + e for e in CSI_FILE_EXTENSIONS)});;All files (*)"
 VIDEO_FILTER = "Videos (*.avi *.mp4 *.mkv *.mov);;All files (*)"
@@ -33,8 +34,10 @@ VIDEO_FILTER = "Videos (*.avi *.mp4 *.mkv *.mov);;All files (*)"
 class PathField(QWidget):
     """A line edit with a Browse… button (file or folder)."""
 
-    def __init__(self, parent: QWidget, title: str, folder: bool = False, file_filter: str = "") -> None:
+    def __init__(self, parent: QWidget, title: str, folder: bool = False, file_filter: str = "",
+                 start: str = "dataset") -> None:
         super().__init__(parent)
+        self._start = start  # where the dialog opens while the field is empty (app.ui.common.start_folder)
         self.edit = QLineEdit(self)
         self.button = QPushButton("Browse…", self)
         self._title, self._folder, self._filter = title, folder, file_filter
@@ -45,10 +48,11 @@ class PathField(QWidget):
         self.button.clicked.connect(self._browse)
 
     def _browse(self) -> None:
+        where = start_folder(self._start, self.text())
         if self._folder:
-            path = QFileDialog.getExistingDirectory(self, self._title, self.edit.text())
+            path = QFileDialog.getExistingDirectory(self, self._title, where)
         else:
-            path, _ = QFileDialog.getOpenFileName(self, self._title, self.edit.text(), self._filter)
+            path, _ = QFileDialog.getOpenFileName(self, self._title, where, self._filter)
         if path:
             self.edit.setText(path)
 
@@ -110,6 +114,14 @@ class ImportDialog(CaptureJobDialog):
         self.tabs.addTab(mm, "MM-Fi")
 
         self.build_job_layout(self.tabs, "Import", "Cancel import")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        """The other tab is another import: the previous one's message and log do not apply to it."""
+        if not self.running:
+            self.status.clear()
+            self.log.clear()
+            self.progress.setValue(0)
 
     def _source_changed(self) -> None:
         folder = self.source_kind.currentIndex() == 1

@@ -11,6 +11,7 @@ from typing import Any
 
 from detectron2.config import CfgNode
 from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -22,21 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.backend.config import ConfigError, detectron2_help, flatten, get_cfg
+from app.backend.config import ConfigError, config_helps, flatten, get_cfg
+from app.ui.common.start_folder import start_folder, start_path
 from app.ui.config.config_io import config_choices, load_with_base, write_config_diff
 from app.widgets.config_form import ConfigForm, format_value
-
-
-def all_helps(keys: list[str]) -> dict[str, str]:
-    """Help text of every key (ours from CONFIG_HELP, detectron2's from its defaults.py comments)."""
-    from app.backend.config import CONFIG_HELP
-
-    d2 = detectron2_help()
-    out = {}
-    for key in keys:
-        text = CONFIG_HELP.get(key) or d2.get(key) or d2.get(key.rsplit(".", 1)[0])
-        out[key] = text or "detectron2 setting (see detectron2/config/defaults.py)."
-    return out
+from app.widgets.icons import icon
+from app.widgets.shortcuts import button_shortcut, view_shortcut, with_shortcut
 
 
 class ConfigView(QWidget):
@@ -60,12 +52,21 @@ class ConfigView(QWidget):
         self.form.undo_stack.cleanChanged.connect(self._update_title)
         self.title = QLabel("No config", self)
         self.title.setStyleSheet("font-weight: bold;")
-        self.save_button = QPushButton("Save", self)
+        self.save_button = QPushButton(icon("save"), "Save", self)
+        self.save_button.setToolTip("Save the config (File > Save config, Ctrl+S)")
         self.save_button.clicked.connect(self.save)
-        self.save_as_button = QPushButton("Save as…", self)
+        self.save_as_button = QPushButton(icon("save-as"), "Save as…", self)
         self.save_as_button.clicked.connect(self._save_as_dialog)
-        self.open_button = QPushButton("Load YAML…", self)
+        button_shortcut(self.save_as_button, "Ctrl+Shift+S", self, "Save the config to another YAML file")
+        self.open_button = QPushButton(icon("open"), "Load YAML…", self)
         self.open_button.clicked.connect(self._open_dialog)
+        button_shortcut(self.open_button, "Ctrl+L", self, "Show another config YAML in the form")
+        self.search_action = QAction("Search keys", self)
+        self.search_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
+        view_shortcut(self.search_action)
+        self.search_action.triggered.connect(self._focus_search)
+        self.addAction(self.search_action)
+        self.form.search.setToolTip(with_shortcut("Search keys and their help", self.search_action))
         self.diff_view = QPlainTextEdit(self)
         self.diff_view.setReadOnly(True)
         self.diff_view.setPlaceholderText("No changes against the base config")
@@ -97,7 +98,7 @@ class ConfigView(QWidget):
         self.path, self.base_path = Path(path), base_path
         values = flatten(cfg)
         self.form.set_config(values, base=flatten(base), defaults=flatten(get_cfg()),
-                             helps=all_helps(list(values)), choices=self._choices)
+                             helps=config_helps(list(values)), choices=self._choices)
         self.form.undo_stack.setClean()
         self._refresh_diff()
         self._update_title()
@@ -157,8 +158,13 @@ class ConfigView(QWidget):
         self.diff_view.setPlainText("\n".join(lines))
 
     @Slot()
+    def _focus_search(self) -> None:
+        self.form.search.setFocus()
+        self.form.search.selectAll()
+
+    @Slot()
     def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load config", str(self.path.parent if self.path else ""),
+        path, _ = QFileDialog.getOpenFileName(self, "Load config", start_folder("project", self.path or ""),
                                               "YAML (*.yaml *.yml)")
         if path:
             try:
@@ -168,6 +174,7 @@ class ConfigView(QWidget):
 
     @Slot()
     def _save_as_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save config as", str(self.path or ""), "YAML (*.yaml)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save config as", str(self.path or start_path("project", "config.yaml")),
+                                              "YAML (*.yaml)")
         if path:
             self.save_to(path)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.backend.annotations.proposals import people_from_prediction
 from app.ui.common.model_cache import ModelCache
+from app.ui.common.start_folder import start_folder
 from app.widgets.job_runner import JobRunner, TaskState, failure_text
 
 
@@ -74,7 +75,7 @@ class AssistController(QObject):
 
     def ask_model(self) -> bool:
         """Ask for a config and a checkpoint (file dialogs); False when the user cancels."""
-        cfg, _ = QFileDialog.getOpenFileName(self.editor, "Model config", "", "Config (*.yaml *.yml)")
+        cfg, _ = QFileDialog.getOpenFileName(self.editor, "Model config", start_folder("project"), "Config (*.yaml *.yml)")
         if not cfg:
             return False
         weights, _ = QFileDialog.getOpenFileName(

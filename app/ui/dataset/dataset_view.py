@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.backend.annotations import AnnotationSession
 from app.backend.annotations.index import DatasetIndex, build_index
 from app.backend.data.validate import resolve_path
+from app.ui.common.start_folder import start_folder
 from app.ui.dataset.annotation_assist import AssistController
 from app.ui.dataset.annotation_editor import AnnotationEditor
 from app.ui.dataset.annotation_loading import load_datasets, make_thumbnail_cache
@@ -237,7 +238,7 @@ class DatasetView(QWidget):
 
     # -- opening ------------------------------------------------------------------------
     def _ask_open(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open dataset JSON", "", "COCO JSON (*.json)")
+        files, _ = QFileDialog.getOpenFileNames(self, "Open dataset JSON", start_folder("dataset"), "COCO JSON (*.json)")
         if files:
             self.open_paths([Path(f) for f in files])
 

@@ -34,6 +34,7 @@ from app.backend.data.csi import CSI_FILE_EXTENSIONS
 from app.backend.structures import FramePrediction
 from app.ui.common.error_dialog import ErrorDialog
 from app.ui.common.model_cache import ModelCache
+from app.ui.common.start_folder import start_folder, start_path
 from app.widgets.image_view import ImageView
 from app.widgets.instance_table import InstanceTable
 from app.widgets.job_runner import JobRunner, TaskState
@@ -334,7 +335,7 @@ class InferenceView(QWidget):
 
     @Slot()
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Image or CSI file", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Image or CSI file", start_folder("dataset"),
                                               f"Images and CSI (*.jpg *.jpeg *.png {' '.join('*' + e for e in CSI_FILE_EXTENSIONS)});;All (*)")
         if path:
             self._source = path
@@ -342,13 +343,14 @@ class InferenceView(QWidget):
 
     @Slot()
     def _choose_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", "", "Checkpoints (*.pth *.pkl)")
+        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", start_folder("output", self.ckpt_edit.text()),
+                                              "Checkpoints (*.pth *.pkl)")
         if path:
             self.ckpt_edit.setText(path)
 
     @Slot()
     def _export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "prediction.png", "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", start_path("output", "prediction.png"), "PNG (*.png)")
         if path and not self.export_png(path):
             self.status.setText("Nothing to export yet.")
 

@@ -22,10 +22,14 @@ from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPu
 from app.backend.data.csi import CSI_FILE_EXTENSIONS, as_params, build_model_input, num_windows, read_csi
 from app.backend.data.csi.summary import process_recording
 from app.ui.common.model_cache import ModelCache
+from app.ui.common.start_folder import start_folder
 from app.widgets.heatmap_view import HeatmapView, csi_image
+from app.widgets.icons import icon
 from app.widgets.job_runner import JobRunner, TaskState, failure_text
+from app.widgets.shortcuts import button_shortcut
 
 CSI_FILTER = f"CSI recordings ({' '.join('*' + e for e in CSI_FILE_EXTENSIONS)});;All files (*)"
+NO_FRAME = "No paired frame: open a sample from the Dataset view (MTN preview) to see its RGB frame"
 
 
 def load_recording(state: TaskState, path: Path, frame: Path | None) -> dict[str, Any]:
@@ -92,7 +96,9 @@ class MtnPreviewView(QWidget):
         self.mtn_job.finished.connect(self._on_mtn_finished)
         self._mtn_pending: int | None = None
 
-        self.open_button = QPushButton("Open CSI file…", self)
+        self.open_button = QPushButton(icon("open"), "Open CSI file…", self)
+        button_shortcut(self.open_button, "Ctrl+Shift+O", self,
+                        f"Open a CSI recording ({', '.join(CSI_FILE_EXTENSIONS)})")
         self.path_label = QLabel("no recording", self)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setEnabled(False)
@@ -107,12 +113,14 @@ class MtnPreviewView(QWidget):
 
         packets = "packet (time)"
         rows = "antenna pair x subcarrier"
-        self.amplitude = HeatmapView("raw amplitude", self, "viridis", packets, rows)
-        self.phase = HeatmapView("raw phase [rad]", self, "CET-C1", packets, rows)
-        self.sanitized = HeatmapView("sanitized phase [rad]", self, "CET-D1", packets, rows)
+        no_file = "Open a CSI file to see its {}"
+        self.amplitude = HeatmapView("raw amplitude", self, "viridis", packets, rows, no_file.format("amplitude"))
+        self.phase = HeatmapView("raw phase [rad]", self, "CET-C1", packets, rows, no_file.format("phase"))
+        self.sanitized = HeatmapView("sanitized phase [rad]", self, "CET-D1", packets, rows,
+                                     no_file.format("sanitized phase"))
         self.channels = [HeatmapView(f"MTN channel {c}", self, "inferno") for c in range(3)]
         self.composite = HeatmapView("MTN output (RGB composite)", self)
-        self.frame = HeatmapView("paired RGB frame", self)
+        self.frame = HeatmapView("paired RGB frame", self, empty=NO_FRAME)
         grid = QGridLayout()
         for col, w in enumerate((self.amplitude, self.phase, self.sanitized)):
             grid.addWidget(w, 0, col * 2, 1, 2)
@@ -122,9 +130,7 @@ class MtnPreviewView(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.note)
         lay.addLayout(grid, 1)
-        for w in [*self.channels, self.composite]:
-            w.show_message("no model: open a project or set a config")
-        self.frame.show_message("no paired frame")
+        self._show_mtn_state()
         self.open_button.clicked.connect(self._ask_open)
         self.slider.valueChanged.connect(self._on_slider)
 
@@ -132,11 +138,29 @@ class MtnPreviewView(QWidget):
     def set_model(self, cfg, weights: str | Path = "") -> None:
         """Config (CSI modality) and checkpoint of the model whose MTN is previewed ("" = random weights)."""
         self.cfg, self.weights = cfg, str(weights or "")
-        if self.payload is not None:
+        self._show_mtn_state()
+        if self.payload is not None and self._has_mtn():
             self._request_mtn(self.current_start())
 
+    def _has_mtn(self) -> bool:
+        return self.cfg is not None and str(self.cfg.INPUT.MODALITY).lower() == "csi"
+
+    def _show_mtn_state(self) -> None:
+        """Say in the MTN panels why they are empty: no project, an image config, or no file yet."""
+        if self.mtn is not None and self._has_mtn():
+            return
+        if self.cfg is None:
+            text = "No model: open a project (File > Open project…)"
+        elif not self._has_mtn():
+            text = "The config trains on images (INPUT.MODALITY image): there is no MTN to preview"
+        else:
+            text = ("Open a CSI file: the MTN output of its first window appears here"
+                    + ("" if self.weights else " (random weights until a run saves a checkpoint)"))
+        for view in [*self.channels, self.composite]:
+            view.show_message(text)
+
     def _ask_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open CSI recording", "", CSI_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open CSI recording", start_folder("dataset"), CSI_FILTER)
         if path:
             self.open_file(Path(path))
 
@@ -168,7 +192,7 @@ class MtnPreviewView(QWidget):
         if payload["frame"] is not None:
             self.frame.set_data(payload["frame"])
         else:
-            self.frame.show_message("no paired frame")
+            self.frame.show_message(NO_FRAME)
         n = num_windows(rec.num_packets, self.packets_per_window())
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(n - 1, 0))
@@ -179,7 +203,7 @@ class MtnPreviewView(QWidget):
         self.loaded.emit()
         if n == 0:
             self._on_failed(f"{rec.num_packets} packets: too few for one window of {self.packets_per_window()}")
-        elif self.cfg is not None:
+        elif self._has_mtn():
             self._request_mtn(0)
 
     def _show_window(self) -> None:
@@ -194,7 +218,7 @@ class MtnPreviewView(QWidget):
 
     def _on_slider(self, _value: int) -> None:
         self._show_window()
-        if self.cfg is not None:
+        if self._has_mtn():
             self._request_mtn(self.current_start())
 
     def _request_mtn(self, start: int) -> None:

@@ -20,12 +20,27 @@ def make_application(argv: list[str] | None = None):
 
     Preferences are INI files under :func:`settings_dir` (so tests isolate them through
     ``XDG_CONFIG_HOME``); the path is set on every call because tests change it.
+
+    Raises:
+        UserFacingError: on xcb, when Qt's xcb plugin would not load (its message names the
+            missing libraries and the apt command), instead of Qt's abort.
     """
     os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app = QApplication.instance()
+    if app is None:
+        from app.backend.errors import UserFacingError
+        from app.qt_libs import check_or_explain
+
+        problem = check_or_explain()
+        if problem:
+            raise UserFacingError(problem)
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    from app.widgets.icons import app_icon
+
+    app.setWindowIcon(app_icon())
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)

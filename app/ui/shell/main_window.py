@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.backend.checkpoint import latest_checkpoint
 from app.ui.capture.capture_actions import make_capture_button
 from app.ui.common.error_dialog import ErrorDialog
+from app.ui.common.start_folder import set_project_folders, start_folder
 from app.ui.config.config_view import ConfigView
 from app.ui.dataset.dataset_view import DatasetView
 from app.ui.inference.inference_view import InferenceView, dataset_samples
@@ -33,7 +34,9 @@ from app.ui.live.live_view import LiveView
 from app.ui.mtn_preview.mtn_preview_view import MtnPreviewView
 from app.ui.shell.app import APP_NAME, make_application
 from app.ui.shell.project import Project, ProjectError
+from app.ui.shell.shortcut_sheet import ShortcutSheet, collect_shortcuts, name_shortcuts_in_tooltips
 from app.ui.training.training_view import TrainingView
+from app.widgets.icons import icon
 from app.widgets.job_runner import JobRunner, TaskState
 
 MAX_RECENT = 8
@@ -88,8 +91,10 @@ class MainWindow(QMainWindow):
         self.views: dict[str, QWidget] = {
             "Dataset": self.dataset_view, "MTN Preview": self.mtn_preview_view, "Config": self.config_view,
             "Training": self.training_view, "Inference": self.inference_view, "Live": self.live_view}
+        tab_icons = {"Dataset": "dataset", "MTN Preview": "mtn", "Config": "config", "Training": "training",
+                     "Inference": "inference", "Live": "live"}
         for title, view in self.views.items():
-            self.tabs.addTab(view, title)
+            self.tabs.addTab(view, icon(tab_icons[title]), title)
         self.dataset_view.set_undo_group(self.undo_group)  # one undo stack per open file: it joins them itself
         self.undo_group.addStack(self.config_view.form.undo_stack)
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -102,6 +107,7 @@ class MainWindow(QMainWindow):
         self.live_view.set_config_provider(self.config_view.current_config)
         self.training_view.runFinished.connect(self._on_run_finished)
         self.config_view.configChanged.connect(self._update_status)
+        self.config_view.configChanged.connect(self.training_view.refresh_resumable)
         self.config_view.form.undo_stack.cleanChanged.connect(self._update_status)
 
         self.device_label = QLabel(device_text(), self)
@@ -110,6 +116,7 @@ class MainWindow(QMainWindow):
         for w in (self.config_label, self.dataset_label, self.device_label):
             self.statusBar().addPermanentWidget(w)
         self._build_menus()
+        name_shortcuts_in_tooltips(self)
         self._on_tab_changed(self.tabs.currentIndex())
         self._initial_project = project
         if open_initial:
@@ -118,36 +125,55 @@ class MainWindow(QMainWindow):
     # menus ----------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._add_action(file_menu, "&New project…", self._new_project_dialog, QKeySequence.StandardKey.New)
-        self._add_action(file_menu, "&Open project…", self._open_project_dialog, QKeySequence.StandardKey.Open)
+        self._add_action(file_menu, "&New project…", self._new_project_dialog, QKeySequence.StandardKey.New, "new")
+        self._add_action(file_menu, "&Open project…", self._open_project_dialog, QKeySequence.StandardKey.Open,
+                         "open")
         self.recent_menu = file_menu.addMenu("Open &recent")
-        self._add_action(file_menu, "&Save config", self.config_view.save, QKeySequence.StandardKey.Save)
+        self._add_action(file_menu, "&Save config", self.config_view.save, QKeySequence.StandardKey.Save, "save")
         file_menu.addSeparator()
-        self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._add_action(file_menu, "&Quit", self.close, "Ctrl+Q", "quit")  # StandardKey.Quit is "Exit" on bare X
         edit = self.menuBar().addMenu("&Edit")
         undo = self.undo_group.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
+        undo.setIcon(icon("undo"))
         redo = self.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcut(QKeySequence.StandardKey.Redo)
+        redo.setIcon(icon("redo"))
         edit.addAction(undo)
         edit.addAction(redo)
         self.undo_action, self.redo_action = undo, redo
         view_menu = self.menuBar().addMenu("&View")
         for i, title in enumerate(self.views):
-            act = view_menu.addAction(title)
+            act = view_menu.addAction(self.tabs.tabIcon(i), title)
             act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
             act.setData(i)
             act.triggered.connect(self._on_view_action)
         help_menu = self.menuBar().addMenu("&Help")
-        self._add_action(help_menu, "&About", self._about)
+        self.shortcuts_action = self._add_action(help_menu, "&Keyboard shortcuts", self.show_shortcuts,
+                                                 QKeySequence.StandardKey.HelpContents, "keyboard")
+        self._add_action(help_menu, "&About", self._about, None, "about")
         self._refresh_recent_menu()
 
-    def _add_action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+    def _add_action(self, menu: Any, text: str, slot: Any, shortcut: Any = None, icon_role: str = "") -> QAction:
         act = menu.addAction(text)
         act.triggered.connect(slot)
         if shortcut is not None:
             act.setShortcut(QKeySequence(shortcut))
+        if icon_role:
+            act.setIcon(icon(icon_role))
         return act
+
+    def shortcuts(self) -> list[tuple[str, str, str]]:
+        """``(where, action, keys)`` of every shortcut of the window, read from its QActions."""
+        return collect_shortcuts(self, self.views)
+
+    @Slot()
+    def show_shortcuts(self) -> ShortcutSheet:
+        """Help > Keyboard shortcuts (non-modal)."""
+        sheet = ShortcutSheet(self.shortcuts(), self)
+        self._sheets = [s for s in getattr(self, "_sheets", []) if s.isVisible()] + [sheet]
+        sheet.show()
+        return sheet
 
     # projects ------------------------------------------------------------------------
     @Slot()
@@ -181,6 +207,9 @@ class MainWindow(QMainWindow):
         self.inference_view.set_checkpoint(checkpoint)
         self.live_view.set_checkpoint(checkpoint)
         self.mtn_preview_view.set_model(cfg, checkpoint)
+        datasets = [project.root / d for d in project.datasets] + [str(cfg.DATASETS.DEMO.ROOT or "")]
+        set_project_folders(project.root, [d for d in datasets if str(d)], cfg.OUTPUT_DIR)
+        self.training_view.set_project(project.root)
         try:
             self.inference_view.set_samples(dataset_samples(cfg))
         except Exception as exc:  # a missing or broken dataset must not stop the project from opening
@@ -309,7 +338,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _open_project_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Projects (*.wdsproj)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start_folder("projects"), "Projects (*.wdsproj)")
         if path:
             self._try_open(path)
 
@@ -317,7 +346,7 @@ class MainWindow(QMainWindow):
     def _new_project_dialog(self) -> None:
         from app.backend.config import CONFIGS_DIR
 
-        folder = QFileDialog.getExistingDirectory(self, "New project folder")
+        folder = QFileDialog.getExistingDirectory(self, "New project folder", start_folder("projects"))
         if not folder:
             return
         base, _ = QFileDialog.getOpenFileName(self, "Base config", str(CONFIGS_DIR), "YAML (*.yaml)")

@@ -1,7 +1,8 @@
 """Render every view of the app to PNG after a short real training run on the demo project.
 
-Used by ``python main.py screenshots --out DIR`` (README images in docs/screenshots/).
-Runs offscreen when no display is set.
+Used by ``python main.py screenshots --out DIR`` (README images in docs/screenshots/). Every view
+is saved at each of :data:`SIZES`: ``NAME.png`` at the first, ``NAME-WxH.png`` at the others.
+Runs offscreen when no platform is set; ``make screenshots`` runs it on Xvfb with xcb.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ SCREENSHOT_OVERRIDES: dict[str, Any] = {
     "SOLVER.IMS_PER_BATCH": 2,
     "SOLVER.WARMUP_ITERS": 5,
     "SOLVER.CHECKPOINT_PERIOD": 100000,
+    "SOLVER.MTN_PRETRAIN.ITERS": 10,  # demo_cpu pretrains 2500 steps on 5000 samples first
+    "SOLVER.MTN_PRETRAIN.MAX_SAMPLES": 64,
     "UI.METRICS_PERIOD": 1,
     "UI.PREVIEW_SAMPLES": 2,
     "TEST.EVAL_PERIOD": 0,
     "MODEL.ROI_HEADS.SCORE_THRESH_TEST": 0.3,
 }
+
+
+#: Window sizes of the screenshots: a common desktop and a small laptop screen.
+SIZES: tuple[tuple[int, int], ...] = ((1600, 1000), (1200, 760))
 
 
 def wait_for(signal: Any, timeout_ms: int) -> list:
@@ -75,8 +82,9 @@ def show_live(win: Any, checkpoint: str, source: Path, seconds: float = 8.0, con
 
 
 def take_screenshots(out_dir: str | Path, iterations: int = 20, project_dir: str | Path | None = None,
-                     size: tuple[int, int] = (1400, 880), progress: Callable[[str], None] = print) -> list[Path]:
-    """Train ``iterations`` on the demo project, then save one PNG per view into ``out_dir``.
+                     sizes: tuple[tuple[int, int], ...] = SIZES,
+                     progress: Callable[[str], None] = print) -> list[Path]:
+    """Train ``iterations`` on the demo project, then save one PNG per view and size into ``out_dir``.
 
     Returns the written paths. The demo dataset is generated when missing.
     """
@@ -100,7 +108,7 @@ def take_screenshots(out_dir: str | Path, iterations: int = 20, project_dir: str
     project = Project.create(root, builtin_config("demo_cpu"), name="demo", overrides=overrides,
                              datasets=[str(demo_root)])
     win = MainWindow(project=str(project.root), open_initial=False)
-    win.resize(*size)
+    win.resize(*sizes[0])
     win.show()
     win.open_project(project.root)
     settle()
@@ -111,6 +119,8 @@ def take_screenshots(out_dir: str | Path, iterations: int = 20, project_dir: str
         win.tabs.setCurrentIndex(index)
         settle(400)
         path = out / f"{name}.png"
+        if win.size().toTuple() != sizes[0]:
+            path = out / f"{name}-{win.width()}x{win.height()}.png"
         win.grab().save(str(path))
         written.append(path)
         progress(f"wrote {path}")
@@ -138,9 +148,13 @@ def take_screenshots(out_dir: str | Path, iterations: int = 20, project_dir: str
     record = iv.current_sample()
     if record is not None and record.get("csi_file"):
         frame = Path(record["file_name"]) if record.get("file_name") else None
-        mtn.open_sample(Path(record["csi_file"]), frame)
         win.tabs.setCurrentWidget(mtn)
-        settle(5000)  # its worker reads the recording and runs the MTN
+        mtn.open_sample(Path(record["csi_file"]), frame)
+        try:  # its workers read the recording, then run the MTN
+            wait_for(mtn.mtnUpdated, 300_000)
+        except TimeoutError:
+            progress("MTN preview: no MTN output within 300 s; its screenshot shows the CSI only")
+        settle(500)
 
     if summary.get("last_checkpoint"):
         show_live(win, summary["last_checkpoint"], demo_root / "val.json", min_score=0.2)
@@ -151,9 +165,12 @@ def take_screenshots(out_dir: str | Path, iterations: int = 20, project_dir: str
 
     names = {"Dataset": "dataset", "MTN Preview": "mtn_preview", "Config": "config",
              "Training": "training", "Inference": "inference", "Live": "live"}
-    for i in range(win.tabs.count()):
-        title = win.tabs.tabText(i)
-        grab(i, names.get(title, title.lower().replace(" ", "_")))
+    for size in sizes:
+        win.resize(*size)
+        settle(500)
+        for i in range(win.tabs.count()):
+            title = win.tabs.tabText(i)
+            grab(i, names.get(title, title.lower().replace(" ", "_")))
     cv.form.set_filter("")
     win.discard_unsaved_on_close = True
     win.close()

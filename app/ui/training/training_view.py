@@ -3,7 +3,14 @@
 The trainer runs in a :class:`~app.ui.training.training_worker.TrainingWorker` on its own QThread; its
 signals (plain dicts) arrive at bound slots here. A run can also be *attached*: the
 view then follows any detectron2 output folder's ``metrics.json`` and plots it the same
-way. One run (local or attached) at a time.
+way. One run (local or attached) at a time. With a project open, the *Run* list holds the
+project's earlier runs (folders with a ``metrics.json``) and shows the newest.
+
+The progress bar names the engine's phase (reading samples, CSI statistics, MTN pretraining,
+training, evaluation); MTN pretraining's losses are curves of their own ("pretrain ..."), drawn
+at negative iterations, before training's iteration 0. *Resume from checkpoint* is enabled only
+when the output folder holds a checkpoint to resume (the run's ``summary["resumable"]`` when the
+engine says so).
 """
 
 from __future__ import annotations
@@ -20,22 +27,36 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from app.backend.checkpoint import latest_checkpoint
 from app.ui.common.error_dialog import ErrorDialog
+from app.ui.common.start_folder import start_folder
 from app.ui.training.run_follower import RunFollower
-from app.ui.training.training_worker import TrainingWorker, join_thread, metrics_progress, start_in_thread
+from app.ui.training.run_history import curve_values, eval_values, read_history
+from app.ui.training.run_picker import RunPicker
+from app.ui.training.training_worker import (
+    NOTHING_SAVED,
+    TrainingWorker,
+    ending_progress,
+    join_thread,
+    metrics_progress,
+    start_in_thread,
+)
+from app.widgets.eval_table import EvalTable
+from app.widgets.icons import icon
 from app.widgets.image_view import ImageView
 from app.widgets.log_panel import LogPanel
 from app.widgets.loss_plot import LossPlot
+from app.widgets.shortcuts import button_shortcut, with_shortcut
 
-#: metrics.json / hook keys that are bookkeeping, not curves.
-NON_CURVE_KEYS = {"kind", "iteration", "max_iter", "time", "data_time", "eta_seconds", "it_per_s", "rank_data_time"}
+#: Prefix of MTN pretraining's curves ("pretrain loss_mtn_parts", "pretrain lr").
+PRETRAIN_PREFIX = "pretrain "
+#: The progress bar's resolution: it shows the fraction of the current phase in 1/1000 steps.
+PROGRESS_STEPS = 1000
 
 
 class TrainingView(QWidget):
@@ -74,22 +95,36 @@ class TrainingView(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.attach_button.clicked.connect(self._choose_attach_folder)
         self.detach_button.clicked.connect(self.detach)
+        for button, role, keys, tip in (
+            (self.start_button, "start", "F5", "Train the project's config from iteration 0"),
+            (self.pause_button, "pause", "F6", "Pause or continue the run between iterations"),
+            (self.stop_button, "stop", "Shift+F5", "Stop the run; it saves what can be resumed"),
+            (self.resume_ckpt_button, "resume", "Ctrl+F5", "Continue from the output folder's last checkpoint"),
+            (self.attach_button, "attach", "", "Follow the metrics.json of a run started elsewhere"),
+            (self.detach_button, "detach", "", "Stop following the attached run"),
+        ):
+            button.setIcon(icon(role))
+            if keys:
+                action = button_shortcut(button, keys, self, tip)
+                if button is self.resume_ckpt_button:
+                    self._resume_action = action
+            else:
+                button.setToolTip(tip)
         self.status_label = QLabel("Idle", self)
+        self.run_combo = RunPicker(self)
+        self.run_combo.activated.connect(self._on_run_chosen)
+        self._project_root: Path | None = None
+        self._resumable = False
+        self._max_iter = 1
 
         self.progress = QProgressBar(self)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("not started")
         self.progress.setTextVisible(True)
+        self._set_progress(0.0, "not started")
 
         self.loss_plot = LossPlot(self)
         self.preview = ImageView(self, placeholder="Live preview appears every UI.PREVIEW_PERIOD iterations")
         self.preview_label = QLabel("", self)
-        self.eval_table = QTableWidget(0, 3, self)
-        self.eval_table.setHorizontalHeaderLabels(["metric", "value", "iteration"])
-        self.eval_table.verticalHeader().setVisible(False)
-        self.eval_table.horizontalHeader().setStretchLastSection(True)
-        self.eval_table.setColumnWidth(0, 200)
+        self.eval_table = EvalTable(self)
         self.log_panel = LogPanel(self)
 
         buttons = QHBoxLayout()
@@ -98,7 +133,9 @@ class TrainingView(QWidget):
         buttons.addSpacing(16)
         buttons.addWidget(self.attach_button)
         buttons.addWidget(self.detach_button)
-        buttons.addStretch(1)
+        buttons.addSpacing(16)
+        buttons.addWidget(QLabel("Run:", self))
+        buttons.addWidget(self.run_combo, 1)
         buttons.addWidget(self.status_label)
 
         preview_box = QWidget(self)
@@ -119,8 +156,10 @@ class TrainingView(QWidget):
         vsplit = QSplitter(Qt.Orientation.Vertical, self)
         vsplit.addWidget(top)
         vsplit.addWidget(self.log_panel)
-        vsplit.setStretchFactor(0, 4)
+        vsplit.setStretchFactor(0, 3)
         vsplit.setStretchFactor(1, 1)
+        vsplit.setCollapsible(1, False)
+        self.splitter = vsplit
 
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
@@ -154,16 +193,24 @@ class TrainingView(QWidget):
         except Exception as exc:
             self._show_error("Invalid config", str(exc), "")
             return False
-        self.loss_plot.clear()
-        self.eval_table.setRowCount(0)
-        self.eval_history.clear()
+        self._clear_run()
         self.last_summary = {}
         max_iter = int(cfg.SOLVER.MAX_ITER)
-        self.progress.setRange(0, max(1, max_iter))
-        self.progress.setValue(0)
-        self.progress.setFormat(f"starting… 0 / {max_iter}")
+        self._max_iter = max(1, max_iter)
+        self._set_progress(0.0, f"Starting… (iteration 0 / {max_iter})")
+        self.loss_plot.set_empty_text("The run is starting: the progress bar names what it does now; "
+                                      "curves appear with the first metrics.")
         self.log_panel.append_line(f"Training → {cfg.OUTPUT_DIR} ({'resume' if resume else 'new run'})")
         worker = TrainingWorker(cfg, resume=resume)
+        self.connect_worker(worker)
+        self._thread = start_in_thread(worker, self, worker.finished)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._update_buttons()
+        self.runStarted.emit()
+        return True
+
+    def connect_worker(self, worker: TrainingWorker) -> None:
+        """Route ``worker``'s signals to this view's slots (what :meth:`start` does before the thread starts)."""
         worker.metrics.connect(self.on_metrics)
         worker.preview.connect(self.on_preview)
         worker.evaluation.connect(self.on_evaluation)
@@ -172,12 +219,8 @@ class TrainingView(QWidget):
         worker.progress.connect(self.on_progress)
         worker.failed.connect(self.on_failed)
         worker.summary.connect(self.on_done)
+        worker.finished.connect(self._on_worker_finished)
         self._worker = worker
-        self._thread = start_in_thread(worker, self, worker.finished)
-        self._thread.finished.connect(self._on_thread_finished)
-        self._update_buttons()
-        self.runStarted.emit()
-        return True
 
     @Slot()
     def start_resume(self) -> bool:
@@ -201,6 +244,9 @@ class TrainingView(QWidget):
         if self._worker is not None:
             self._worker.control.stop()
             self.status_label.setText("Stopping…")
+            self.progress.setFormat("Stopping: saving what can be resumed…")
+            self.stop_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
 
     def shutdown(self, timeout_ms: int = 600_000) -> bool:
         """Stop the run (checkpoint saved by the engine) and join its thread; True when joined."""
@@ -225,21 +271,42 @@ class TrainingView(QWidget):
         it = m.get("iteration")
         if it is None:
             return
-        curves = {k: v for k, v in m.items() if k not in NON_CURVE_KEYS and "/" not in k
-                  and isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if m.get("phase") == "pretrain":
+            self._on_pretrain_metrics(m)
+            self.metricsReceived.emit(m)
+            return
+        curves = curve_values(m)
         if curves:
             self.loss_plot.append(int(it), curves)
-        evals = {k: v for k, v in m.items() if "/" in k and isinstance(v, (int, float))}
+        evals = eval_values(m)
         if evals:
             self.on_evaluation({"iteration": it, "results": evals})
-        self.progress.setRange(0, max(1, int(m.get("max_iter") or self.progress.maximum())))
+        self._max_iter = max(1, int(m.get("max_iter") or self._max_iter))
         if self._worker is None:  # an attached run: a local run's worker reports progress itself
-            self.on_progress(*metrics_progress(m, self.progress.maximum()))
+            self.on_progress(*metrics_progress(m, self._max_iter))
         self.metricsReceived.emit(m)
+
+    def _on_pretrain_metrics(self, m: dict) -> None:
+        """MTN pretraining step k of K: its losses and lr as curves of their own at iteration k - K."""
+        k, total = int(m["iteration"]), max(1, int(m.get("max_iter") or 1))
+        values = {PRETRAIN_PREFIX + name: v for name, v in (m.get("losses") or {}).items()}
+        if isinstance(m.get("lr"), (int, float)):
+            values[PRETRAIN_PREFIX + "lr"] = m["lr"]
+        self.loss_plot.append(k - total, values)
 
     @Slot(float, str)
     def on_progress(self, fraction: float, text: str) -> None:
-        self.progress.setValue(round(fraction * self.progress.maximum()))
+        """Show ``fraction`` of the current phase (NaN: a busy bar) and ``text`` (names the phase)."""
+        if self._worker is not None and self._worker.control.stop_requested:
+            return  # "Stopping…" stays until the run has ended
+        self._set_progress(fraction, text)
+
+    def _set_progress(self, fraction: float, text: str) -> None:
+        if fraction != fraction:  # NaN: the phase's total is unknown, a busy bar
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, PROGRESS_STEPS)
+            self.progress.setValue(round(min(max(fraction, 0.0), 1.0) * PROGRESS_STEPS))
         self.progress.setFormat(text)
 
     @Slot(dict)
@@ -257,17 +324,9 @@ class TrainingView(QWidget):
     @Slot(dict)
     def on_evaluation(self, e: dict) -> None:
         results = e.get("results") or {}
-        it = min(int(e.get("iteration", 0)), self.progress.maximum() - 1)  # after_train reports max_iter
+        it = min(int(e.get("iteration", 0)), self._max_iter - 1)  # after_train reports max_iter
         self.eval_history.append({"iteration": it, "results": dict(results)})
-        existing = {self.eval_table.item(r, 0).text(): r for r in range(self.eval_table.rowCount())}
-        for key, value in sorted(results.items()):
-            row = existing.get(key)
-            if row is None:
-                row = self.eval_table.rowCount()
-                self.eval_table.insertRow(row)
-                self.eval_table.setItem(row, 0, QTableWidgetItem(key))
-            self.eval_table.setItem(row, 1, QTableWidgetItem(f"{value:.3f}"))
-            self.eval_table.setItem(row, 2, QTableWidgetItem(str(it + 1)))
+        self.eval_table.add(it, results)
         if results:
             self.log_panel.append_line(f"evaluation at iteration {it + 1}: {len(results)} metrics")
 
@@ -282,23 +341,43 @@ class TrainingView(QWidget):
 
     @Slot(dict)
     def on_done(self, summary: dict) -> None:
+        """The run ended: say how (no ETA any more), and whether there is anything to resume."""
         self.last_summary = dict(summary)
-        status = summary.get("status", "?")
-        self.status_label.setText(status.capitalize())
+        status = str(summary.get("status", "?"))
+        checkpoint = str(summary.get("last_checkpoint") or "")
+        self._resumable = bool(summary.get("resumable", bool(checkpoint)))
         self.log_panel.append_line(f"Run {status}: {summary.get('message', '')}")
-        if summary.get("last_checkpoint"):
-            self.log_panel.append_line(f"last checkpoint: {summary['last_checkpoint']}")
+        fraction, text, state = ending_progress(summary, self._max_iter)
+        self._set_progress(fraction, text)
+        self.status_label.setText(state)
+        if status == "stopped" and not checkpoint:
+            self.log_panel.append_line(f"Stopped: {NOTHING_SAVED}")
+        if checkpoint:
+            self.log_panel.append_line(f"last checkpoint: {checkpoint}")
+
+    @Slot()
+    def _on_worker_finished(self) -> None:
+        if self._thread is None and self._worker is not None:  # a worker fed without a thread
+            self._settle()
 
     @Slot()
     def _on_thread_finished(self) -> None:
         if self._thread is None:
             return
-        thread, self._thread, self._worker = self._thread, None, None
-        if thread is not None:
-            thread.deleteLater()
+        thread, self._thread = self._thread, None
+        thread.deleteLater()
+        self._settle()
+
+    def _settle(self) -> None:
+        """The run is over: buttons back, ``runFinished``, the run list refreshed."""
+        self._worker = None
         self.pause_button.setChecked(False)
         self._update_buttons()
         self.runFinished.emit(self.last_summary)
+        if self._project_root is not None:
+            self._fill_run_combo()
+            if self.run_combo.count():  # the run that just ended (newest metrics.json); with a placeholder
+                self.run_combo.setCurrentIndex(0)  # text QComboBox leaves the index at -1: "no runs yet"
 
     # attach -----------------------------------------------------------------------------
     def attach(self, folder: str | Path) -> bool:
@@ -307,8 +386,7 @@ class TrainingView(QWidget):
             self.log_panel.append_line("Stop the local run before attaching to another one.")
             return False
         self.detach()
-        self.loss_plot.clear()
-        self.eval_table.setRowCount(0)
+        self._clear_run()
         self._follower = RunFollower(folder, self)
         self._follower.record.connect(self.on_metrics)
         self._follower.start()
@@ -329,7 +407,7 @@ class TrainingView(QWidget):
 
     @Slot()
     def _choose_attach_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Attach to a detectron2 output folder")
+        folder = QFileDialog.getExistingDirectory(self, "Attach to a detectron2 output folder", start_folder("project"))
         if folder:
             self.attach(folder)
 
@@ -339,11 +417,80 @@ class TrainingView(QWidget):
         self.error_dialogs.append(dialog)
         dialog.show()
 
+    def _clear_run(self) -> None:
+        self.loss_plot.clear()
+        self.eval_table.clear_rows()
+        self.eval_history.clear()
+
     def _update_buttons(self) -> None:
         running, attached = self.is_running(), self.is_attached()
+        stopping = running and self._worker is not None and self._worker.control.stop_requested
         self.start_button.setEnabled(not running and not attached)
-        self.resume_ckpt_button.setEnabled(not running and not attached)
-        self.pause_button.setEnabled(running)
-        self.stop_button.setEnabled(running)
+        self.resume_ckpt_button.setEnabled(not running and not attached and self._resumable)
+        resume_tip = ("Continue from the output folder's last checkpoint (same iterations and LR schedule)"
+                      if self._resumable else "No checkpoint in the output folder yet: nothing to resume")
+        self.resume_ckpt_button.setToolTip(with_shortcut(resume_tip, self._resume_action))
+        self.pause_button.setEnabled(running and not stopping)
+        self.stop_button.setEnabled(running and not stopping)
         self.attach_button.setEnabled(not running)
         self.detach_button.setEnabled(attached)
+        self.run_combo.setEnabled(not running and not attached and self.run_combo.count() > 0)
+
+    # the project's runs ---------------------------------------------------------------------
+    @Slot()
+    def refresh_resumable(self) -> None:
+        """Enable *Resume from checkpoint* when the next run's OUTPUT_DIR holds a checkpoint."""
+        if self.is_running():
+            return
+        output_dir = self._next_output_dir()
+        self._resumable = bool(output_dir and latest_checkpoint(output_dir))
+        self._update_buttons()
+
+    def set_project(self, root: str | Path | None) -> None:
+        """List the runs of the project at ``root`` (None: no project) and show the newest."""
+        self._project_root = Path(root) if root is not None else None
+        self.refresh_resumable()
+        if self.is_running() or self.is_attached():
+            return
+        self._fill_run_combo()
+        if self.run_combo.count():
+            self.show_run(self.run_combo.itemData(0))
+        else:
+            self._clear_run()
+            self.loss_plot.set_empty_text("This project has no runs yet: press Start to train its config; "
+                                          "the losses appear here as it runs.")
+            self._set_progress(0.0, "not started")
+
+    def runs(self) -> list[Path]:
+        return self.run_combo.runs()
+
+    def _fill_run_combo(self) -> None:
+        self.run_combo.clear()
+        if self._project_root is not None:
+            self.run_combo.fill(self._project_root, self._next_output_dir())
+        self._update_buttons()
+
+    def _next_output_dir(self) -> str:
+        """OUTPUT_DIR of the next run ("" without a valid config)."""
+        try:
+            return str(self._config_provider().OUTPUT_DIR) if self._config_provider else ""
+        except Exception:  # an invalid config: Start will say why
+            return ""
+
+    def show_run(self, folder: str | Path) -> None:
+        """Show a finished run's curves and evaluations from ``folder/metrics.json`` (no following)."""
+        history = read_history(folder)
+        self._clear_run()
+        self._max_iter = max(1, history.last_iteration + 1)
+        self.loss_plot.set_history(history.curves)
+        for it, results in history.evaluations:
+            self.on_evaluation({"iteration": it, "results": results})
+        self.run_combo.select(folder)
+        self._set_progress(1.0 if history.last_iteration >= 0 else 0.0,
+                           f"Run {Path(folder).name}: {history.last_iteration + 1} iterations logged")
+        self.status_label.setText("Idle")
+
+    @Slot(int)
+    def _on_run_chosen(self, index: int) -> None:
+        if index >= 0 and not self.is_running() and not self.is_attached():
+            self.show_run(self.run_combo.itemData(index))

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import math
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,35 @@ def format_eta(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
 
 
+#: The engine's phases (``{"kind": "progress", "phase": ...}``) as the progress bar names them.
+PHASE_NAMES = {
+    "read": "Reading samples",
+    "stats": "Computing CSI statistics",
+    "pretrain": "MTN pretraining",
+    "train": "Training",
+    "eval": "Evaluating",
+}
+
+
+def phase_progress(event: dict[str, Any]) -> tuple[float, str]:
+    """``(fraction done or NaN when the total is unknown, "Reading samples: 1200 / 5000")`` of one
+    ``{"kind": "progress", "phase", "done", "total", "text"}`` event."""
+    phase = str(event.get("phase", ""))
+    name = PHASE_NAMES.get(phase, phase.capitalize() or "Working")
+    done, total = event.get("done"), event.get("total")
+    text = str(event.get("text") or "")
+    if isinstance(done, (int, float)) and isinstance(total, (int, float)) and total > 0:
+        fraction = min(max(float(done) / float(total), 0.0), 1.0)
+        return fraction, f"{name}: {text or f'{int(done)} / {int(total)}'}"
+    return math.nan, f"{name}: {text}" if text else f"{name}…"
+
+
+def pretrain_progress(m: dict[str, Any]) -> tuple[float, str]:
+    """Progress of one MTN pretraining metrics dict (``iteration`` k of ``max_iter`` K, 0-based k)."""
+    k, total = int(m.get("iteration", 0)), max(1, int(m.get("max_iter") or 1))
+    return min(k + 1, total) / total, f"{PHASE_NAMES['pretrain']}: step {min(k + 1, total)} / {total}"
+
+
 def metrics_progress(m: dict[str, Any], max_iter: int) -> tuple[float, str]:
     """``(fraction done, "iteration 12 / 100   3.10 it/s   ETA 00:29")`` of one metrics dict (the
     metrics hook's, or a metrics.json line, which has no ``max_iter``: then ``max_iter`` is used)."""
@@ -45,32 +75,65 @@ def metrics_progress(m: dict[str, Any], max_iter: int) -> tuple[float, str]:
     return min(it + 1, max_iter) / max_iter, f"iteration {it + 1} / {max_iter}   {ips:.2f} it/s   ETA {format_eta(eta)}"
 
 
+NOTHING_SAVED = "nothing was saved: no checkpoint to resume (Start begins again at iteration 0)"
+
+
+def ending_progress(summary: dict[str, Any], max_iter: int) -> tuple[float, str, str]:
+    """``(fraction, progress bar text, status)`` once a run has ended, from run_training's summary:
+    how it ended and whether Resume can continue it; never an ETA."""
+    status = str(summary.get("status", "?"))
+    checkpoint = str(summary.get("last_checkpoint") or "")
+    resumable = bool(summary.get("resumable", bool(checkpoint)))
+    done = max(int(summary.get("iteration", -1)) + 1, 0)
+    total = max(1, int(summary.get("max_iter") or max_iter))
+    fraction = min(done / total, 1.0)
+    if status == "finished":
+        return 1.0, f"Finished: iteration {total} / {total}", "Finished"
+    if status == "stopped" and not checkpoint:
+        return fraction, f"Stopped at iteration {done} / {total}: {NOTHING_SAVED}", "Stopped: nothing was saved"
+    if status == "stopped" and resumable:
+        return fraction, f"Stopped after iteration {done} / {total}: Resume from checkpoint continues", "Stopped"
+    return fraction, f"{status.capitalize()} at iteration {done} / {total}", status.capitalize()
+
+
 class _ThreadLogHandler(logging.Handler):
-    """Forwards log records emitted on one thread to ``emit_line`` (formatted, one line each)."""
+    """Forwards log records emitted on one thread to ``emit_line`` (formatted, one line each).
+
+    Remembers the last messages it forwarded (:meth:`forwarded`): the engine also hands some
+    of its logged lines to the callback as ``{"kind": "log"}`` events, which must not print twice.
+    """
 
     def __init__(self, emit_line: Callable[[str], None]) -> None:
         super().__init__(logging.INFO)
         self.thread_id: int | None = None
         self._emit_line = emit_line
+        self._recent: deque[str] = deque(maxlen=64)
         self.setFormatter(logging.Formatter("[%(asctime)s %(name)s] %(message)s", "%H:%M:%S"))
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread != self.thread_id:
             return
         with contextlib.suppress(RuntimeError):  # the receiving QObject is already gone
+            self._recent.append(record.getMessage())
             self._emit_line(self.format(record))
+
+    def forwarded(self, message: str) -> bool:
+        """True when ``message`` was logged (and so shown) a moment ago on the training thread."""
+        return message in self._recent
 
 
 class TrainingWorker(QObject):
     """Runs ``app.backend.engine.run_training`` on its thread; hook dicts become signals.
 
     Signals (all queued to the GUI thread):
-        metrics(dict): the metrics hook's dict (iteration, max_iter, losses, lr, it_per_s, eta_seconds).
+        metrics(dict): the metrics hook's dict (iteration, max_iter, losses, lr, it_per_s, eta_seconds);
+            MTN pretraining's have ``"phase": "pretrain"``, ``"losses": {...}`` and ``"lr"``.
         preview(dict): ``{"iteration", "images": [BGR uint8 (H, W, 3)], "predictions": [FramePrediction]}``.
         evaluation(dict): ``{"iteration", "results": {metric: float}}``.
         state(str): "running", "paused", "stopping".
         log(str): one log line.
-        progress(float, str): fraction of MAX_ITER done and the progress bar's text, per metrics dict.
+        progress(float, str): fraction of the current phase done (NaN: unknown) and the progress bar's
+            text naming the phase: per metrics dict and per ``{"kind": "progress"}`` event.
         failed(str, str): one-line message and details (the traceback of a bug; "" for a user
             error or a diverged loss).
         summary(dict): run_training's summary (status, iteration, last_checkpoint, message, ...),
@@ -111,7 +174,7 @@ class TrainingWorker(QObject):
             from app.backend.engine import run_training
 
             self.state.emit("running")
-            summary = run_training(self.cfg, resume=self.resume, callback=self._deliver, control=self.control)
+            summary = run_training(self.cfg, resume=self.resume, callback=self.deliver, control=self.control)
             if summary.get("status") == "diverged":
                 self.failed.emit(summary.get("message", "loss became non-finite"), "")
         except Exception as exc:  # the GUI must survive any failure of the run
@@ -124,12 +187,22 @@ class TrainingWorker(QObject):
             self.summary.emit(summary)
             self.finished.emit()
 
-    def _deliver(self, event: dict[str, Any]) -> None:
-        """The engine's callback (training thread): route one plain dict to its signal."""
+    def deliver(self, event: dict[str, Any]) -> None:
+        """The engine's callback (training thread): route one plain dict to its signal.
+
+        Events: ``metrics`` (main loop, or ``"phase": "pretrain"``), ``progress`` (``phase``, ``done``,
+        ``total``, ``text``), ``preview``, ``eval``, ``state``, ``log`` (dropped when the same line was
+        just logged on this thread: it is in the log pane already).
+        """
         kind = event.get("kind")
         if kind == "metrics":
             self.metrics.emit(event)
-            self.progress.emit(*metrics_progress(event, int(self.cfg.SOLVER.MAX_ITER)))
+            if event.get("phase") == "pretrain":
+                self.progress.emit(*pretrain_progress(event))
+            else:
+                self.progress.emit(*metrics_progress(event, int(self.cfg.SOLVER.MAX_ITER)))
+        elif kind == "progress":
+            self.progress.emit(*phase_progress(event))
         elif kind == "preview":
             self.preview.emit(event)
         elif kind == "eval":
@@ -137,7 +210,9 @@ class TrainingWorker(QObject):
         elif kind == "state":
             self.state.emit(str(event.get("state", "")))
         elif kind == "log":
-            self.log.emit(str(event.get("text", "")))
+            text = str(event.get("text", ""))
+            if not self._log_handler.forwarded(text):  # logged lines already reached the log pane
+                self.log.emit(text)
 
 
 def start_in_thread(worker: QObject, parent: QObject, finished_signal: Any) -> QThread:

@@ -48,6 +48,19 @@ def test_missing_fields_and_backend_errors_show_in_the_dialog(qtbot, tmp_path):
     assert "do not overlap" in dlg.status.text() and "video frames span -60.000" in dlg.status.text()
 
 
+def test_switching_tabs_clears_the_previous_tabs_error(qtbot):
+    dlg = ImportDialog()
+    qtbot.addWidget(dlg)
+    dlg.start()
+    assert dlg.status.text().startswith("error: choose the video")
+    dlg.tabs.setCurrentIndex(1)  # MM-Fi: the recording's error does not apply
+    assert dlg.status.text() == "" and dlg.log.toPlainText() == ""
+    dlg.start()
+    assert dlg.status.text() == "error: choose the MM-Fi root and an output folder"
+    dlg.tabs.setCurrentIndex(0)
+    assert dlg.status.text() == ""
+
+
 def test_mmfi_import_from_the_dialog(qtbot, tmp_path, mmfi_frames):
     seq = tmp_path / "mmfi" / "E01" / "S01" / "A02" / "wifi-csi"
     seq.mkdir(parents=True)

@@ -74,6 +74,9 @@ def test_config_view_tooltips_cover_every_key(qtbot, qapp_settings, tmp_path: Pa
     view = ConfigView()
     qtbot.addWidget(view)
     view.load(project.config_path)
-    tips = [view.form._rows[k][0].toolTip() for k in view.form.values()]
-    assert all(tips)
+    tips = {k: view.form._rows[k][0].toolTip() for k in view.form.values()}
+    assert all(tips.values())
+    generic = [k for k, tip in tips.items() if "see detectron2/config/defaults.py" in tip]
+    assert generic == []  # every detectron2 key has a help of its own
+    assert "'cuda', 'cuda:N' or 'cpu'" in tips["MODEL.DEVICE"]
     assert "MTN output" in view.form._rows["MODEL.MTN.OUTPUT_SIZE"][0].toolTip()

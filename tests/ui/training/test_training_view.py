@@ -51,7 +51,7 @@ def test_ten_real_iterations_reach_the_curves(qtbot, view, demo_project: Project
     assert "lr" in names and any(n.startswith("loss_densepose") for n in names) and "loss_keypoint" in names
     cx, _ = view.loss_plot.curve("total_loss").getOriginalDataset()
     assert len(cx) == 10
-    assert view.progress.value() == 10 and "10 / 10" in view.progress.format()
+    assert view.progress.value() == view.progress.maximum() and "10 / 10" in view.progress.format()
     assert view.preview.has_image()  # preview hook at iterations 5 and 10
     assert view.eval_table.rowCount() > 0  # final evaluation arrived
     assert Path(summary["last_checkpoint"]).is_file()
@@ -68,6 +68,8 @@ def test_stop_leaves_a_checkpoint_and_pause_blocks(qtbot, view, demo_project: Pr
         view.stop_button.click()
     summary = done.args[0]
     assert summary["status"] == "stopped", summary
+    assert view.status_label.text() == "Stopped" and "ETA" not in view.progress.format()
+    assert view.progress.format().startswith(f"Stopped after iteration {summary['iteration'] + 1} / 1000")
     ckpt = Path(summary["last_checkpoint"])
     assert ckpt.is_file() and ckpt.name.startswith("model_")
     assert (ckpt.parent / "last_checkpoint").read_text().strip() == ckpt.name
@@ -143,3 +145,8 @@ def test_mtn_pretraining_shows_progress_and_stops(qtbot, view, demo_project: Pro
     assert summary["message"] == "stopped during MTN pretraining; nothing was saved (training had not started)"
     assert summary["last_checkpoint"] == "" and summary["resumable"] is False
     assert view.start_button.isEnabled() and not view.is_running()
+    assert not view.resume_ckpt_button.isEnabled()  # nothing to resume
+    assert view.status_label.text() == "Stopped: nothing was saved"
+    log = view.log_panel.lines()
+    step_lines = [line for line in log if "MTN pretraining 200/4000" in line]
+    assert len(step_lines) == 1, step_lines  # the engine logs it and hands it to the callback: shown once
