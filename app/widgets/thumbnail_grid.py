@@ -214,8 +214,8 @@ def paint_empty_text(view: QAbstractItemView, text: str) -> None:
     p.end()
 
 
-class EmptyTextTable(QTableView):
-    """A QTableView that says ``empty_text`` when its model has no rows."""
+class EmptyTextMixin:
+    """For an item view (list it before the Qt base): says ``empty_text`` when its model has no rows."""
 
     empty_text = ""
 
@@ -228,12 +228,15 @@ class EmptyTextTable(QTableView):
         paint_empty_text(self, self.empty_text)
 
 
-class ThumbnailGrid(QListView):
+class EmptyTextTable(EmptyTextMixin, QTableView):
+    """A QTableView that says ``empty_text`` when its model has no rows."""
+
+
+class ThumbnailGrid(EmptyTextMixin, QListView):
     """Icon grid of a model's column 0 (long names keep their end: the file name). ``rowActivated(int)``
     gives the source row; ``empty_text`` is said when the model has no rows."""
 
     rowActivated = Signal(int)
-    empty_text = ""
 
     def __init__(self, parent=None, thumb_size: int = 128) -> None:
         super().__init__(parent)
@@ -250,14 +253,6 @@ class ThumbnailGrid(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.activated.connect(self._on_activated)
         self.doubleClicked.connect(self._on_activated)
-
-    def set_empty_text(self, text: str) -> None:
-        self.empty_text = text
-        self.viewport().update()
-
-    def paintEvent(self, event) -> None:
-        super().paintEvent(event)
-        paint_empty_text(self, self.empty_text)
 
     def _on_activated(self, index: QModelIndex) -> None:
         row = index.data(Qt.ItemDataRole.UserRole)
