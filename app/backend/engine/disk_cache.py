@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from app.backend.atomic_write import replace_path
 from app.backend.paths import user_cache_dir
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def publish(kind: str, key: str | None, write: Any, meta: Mapping[str, Any] | No
         write(tmp)
         (tmp / COMPLETE).write_text(json.dumps({"kind": kind, "key": key, **(meta or {})}))
         try:
-            os.rename(tmp, final)
+            replace_path(tmp, final)  # a folder holding another process's copy is not replaced
         except OSError:
             if not (final / COMPLETE).is_file():
                 raise
