@@ -13,6 +13,7 @@ Formats: ``intel5300``, ``atheros``, ``esp32``, ``pcap`` (nexmon_csi), ``picosce
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,8 +47,9 @@ class Records:
         return int(self.offsets.size)
 
 
-class LogCodec:
-    """One format's record structure (see the module docstring). Subclasses set the class attributes.
+class LogCodec(ABC):
+    """One format's record structure (see the module docstring). Subclasses set the class attributes
+    and implement the abstract methods.
 
     Attributes:
         kind: the format name.
@@ -63,16 +65,17 @@ class LogCodec:
         """Bytes of file header before the first record (None: not enough bytes yet)."""
         return 0
 
+    @abstractmethod
     def frame(self, buf: bytes, start: int) -> Records:
-        raise NotImplementedError
+        """The complete records of ``buf`` from ``start`` (a record cut off at the end is left out)."""
 
+    @abstractmethod
     def length_at(self, buf: bytes, at: int) -> int:
         """The length the record at ``at`` declares (``plausible`` was True there)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def plausible(self, buf: bytes, at: int) -> bool | None:
         """Can a record start at ``at``? None when fewer than ``head_bytes`` bytes are there yet."""
-        raise NotImplementedError
 
     def next_start(self, buf: bytes, start: int) -> tuple[bool, int]:
         """After corruption: (True, offset) of the first record start from ``start``, else (False, the
@@ -89,17 +92,17 @@ class LogCodec:
                 return True, at
         return False, len(buf)
 
+    @abstractmethod
     def csi_mask(self, buf: bytes, recs: Records) -> np.ndarray:
         """bool (N,): which records carry CSI (the others are skipped, as the whole-file readers do)."""
-        raise NotImplementedError
 
     def complete_until(self, data: bytes, recs: Records) -> int:
         """How many of ``recs`` (records of ``data``) can be read now; later ones wait for more."""
         return recs.count
 
+    @abstractmethod
     def read(self, path: str, data: bytes) -> CsiRecording:
         """Read ``data`` (file header + complete records, also written to ``path``) with the format's reader."""
-        raise NotImplementedError
 
 
 class Intel5300Codec(LogCodec):
