@@ -80,3 +80,45 @@ def test_stride_choice_tracks_the_ratio():
     assert choose_strides(16, 4) == (2, 2, 2, 2)
     assert 100 <= math.prod(choose_strides(120, 4)) <= 144  # 6 -> ~720
     assert all(s <= 4 for s in choose_strides(1000, 4))
+
+
+def _conv_weights(mtn: MLPConvMTN) -> list[torch.Tensor]:
+    return [p for stack in (mtn.down, mtn.up, mtn.to_image) for p in stack.parameters() if p.dim() == 4]
+
+
+def test_conv_stack_runs_channels_last_and_hands_the_detector_nchw():
+    mtn = _small((64, 64)).train()
+    weights = _conv_weights(mtn)
+    assert weights and all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    out = mtn(torch.randn(2, 2, 150, 3, 3))
+    assert out.is_contiguous()  # the usual NCHW layout for the backbone
+    out.square().mean().backward()
+    assert all(w.grad is not None and torch.isfinite(w.grad).all() for w in weights)
+
+
+def test_channels_last_output_equals_the_nchw_computation():
+    """The layout is a speed choice only: the same weights in NCHW give the same image."""
+    torch.manual_seed(0)
+    mtn = _small((96, 128)).eval()
+    csi = torch.randn(3, 2, 150, 3, 3)
+    with torch.no_grad():
+        fast = mtn(csi)
+        n = csi.shape[0]
+        z = mtn.fusion(torch.cat([mtn.amp_encoder(csi[:, 0].reshape(n, -1)), mtn.phase_encoder(csi[:, 1].reshape(n, -1))], 1))
+        z = z.view(n, 1, mtn.latent_size, mtn.latent_size)
+        for stack in (mtn.down, mtn.up, mtn.to_image):
+            stack.to(memory_format=torch.contiguous_format)
+        ref = mtn.to_image(mtn.up(mtn.down(z)))
+        ref = torch.nn.functional.interpolate(ref, size=(96, 128), mode="bilinear", align_corners=False)
+    assert all(w.is_contiguous() for w in _conv_weights(mtn))
+    torch.testing.assert_close(fast, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_a_state_dict_loads_into_the_channels_last_weights():
+    a, b = _small((64, 64)), _small((64, 64))
+    sd = {k: v.contiguous() for k, v in a.state_dict().items()}  # as an NCHW checkpoint holds them
+    b.load_state_dict(sd)
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in _conv_weights(b))
+    csi = torch.randn(2, 2, 150, 3, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(a.eval()(csi), b.eval()(csi))
