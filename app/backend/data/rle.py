@@ -92,16 +92,22 @@ def _parse_compressed(s: str) -> list[int]:
     return runs
 
 
-def decode_rle(rle: dict) -> np.ndarray:
-    """Checked decode of one RLE dict -> uint8 array (height, width) of 0/1."""
+def _checked_compressed(rle: dict) -> tuple[dict, int, int]:
+    """``rle`` checked by :func:`rle_counts` and put in the form pycocotools decodes; with its size."""
     from pycocotools import mask as mask_utils
 
     runs, h, w = rle_counts(rle)
     if isinstance(rle.get("counts"), list):
-        compressed = mask_utils.frPyObjects({"size": [h, w], "counts": runs}, h, w)
-    else:
-        counts = rle["counts"]
-        compressed = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+        return mask_utils.frPyObjects({"size": [h, w], "counts": runs}, h, w), h, w
+    counts = rle["counts"]
+    return {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}, h, w
+
+
+def decode_rle(rle: dict) -> np.ndarray:
+    """Checked decode of one RLE dict -> uint8 array (height, width) of 0/1."""
+    from pycocotools import mask as mask_utils
+
+    compressed, _, _ = _checked_compressed(rle)
     return np.ascontiguousarray(mask_utils.decode(compressed), dtype=np.uint8)
 
 
@@ -125,15 +131,23 @@ def decode_dp_masks(dp_masks: Any) -> np.ndarray:
     if not isinstance(dp_masks, list) or len(dp_masks) != 14:
         n = len(dp_masks) if isinstance(dp_masks, list) else type(dp_masks).__name__
         raise RleError(f"dp_masks must be a list of 14 RLEs, got {n}")
-    segm = np.zeros((DP_GRID, DP_GRID), dtype=np.uint8)
+    compressed, labels = [], []
     for k, rle in enumerate(dp_masks):
         if rle is None or (isinstance(rle, (list, dict)) and len(rle) == 0):
             continue
-        mask = decode_rle(rle)
-        if mask.shape != (DP_GRID, DP_GRID):
-            raise RleError(f"dp_masks[{k}] has size {mask.shape}, expected (256, 256)")
-        segm[mask > 0] = k + 1
-    return segm
+        c, h, w = _checked_compressed(rle)
+        if (h, w) != (DP_GRID, DP_GRID):
+            raise RleError(f"dp_masks[{k}] has size ({h}, {w}), expected (256, 256)")
+        compressed.append(c)
+        labels.append(k + 1)
+    if not compressed:
+        return np.zeros((DP_GRID, DP_GRID), dtype=np.uint8)
+    from pycocotools import mask as mask_utils
+
+    # one decode call for all parts: (256, 256, n) of 0/1; labels grow with k, so the highest
+    # label over a pixel is the latest mask that covers it
+    masks = mask_utils.decode(compressed)
+    return np.ascontiguousarray((masks * np.asarray(labels, dtype=np.uint8)).max(axis=2))
 
 
 def encode_dp_masks(segm: np.ndarray) -> list:

@@ -66,6 +66,26 @@ def test_masks_round_trip() -> None:
     assert np.array_equal(decode_rle({"size": [256, 256], "counts": runs}), m.astype(np.uint8))
 
 
+def test_overlapping_part_masks_decode_as_painted_in_order() -> None:
+    """Mask k paints label k + 1 over the earlier ones, string and list RLEs alike (one decode call)."""
+    rng = np.random.default_rng(1)
+    masks = [rng.random((256, 256)) < 0.2 for _ in range(14)]
+    dp_masks = [encode_mask(m) for m in masks]
+    dp_masks[3] = []  # an absent part
+    dp_masks[5] = {"size": [256, 256], "counts": rle_counts(dp_masks[5])[0]}  # uncompressed counts
+    expected = np.zeros((256, 256), np.uint8)
+    for k, m in enumerate(masks):
+        if k != 3:
+            expected[m] = k + 1
+    got = decode_dp_masks(dp_masks)
+    assert got.dtype == np.uint8 and got.flags.c_contiguous
+    assert np.array_equal(got, expected)
+    assert not decode_dp_masks([[]] * 14).any()
+    wrong = [[]] * 13 + [encode_mask(np.ones((128, 256), bool))]
+    with pytest.raises(RleError, match=r"dp_masks\[13\] has size \(128, 256\)"):
+        decode_dp_masks(wrong)
+
+
 @pytest.mark.parametrize(
     "counts",
     ["0" * 5 + "!", "ooooo", "", [65536, 5], [-1, 65537]],
