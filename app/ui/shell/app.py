@@ -8,6 +8,10 @@ from pathlib import Path
 
 APP_NAME = "WiFi DensePose Studio"
 ORG_NAME = "WiFiDensePoseStudio"
+#: How long (seconds) a Python thread may keep the interpreter lock before another thread that
+#: waits for it gets it (Python's default: 0.005). The trainer and the Live view's predictor run in
+#: worker threads; at 1 ms the event loop waits less for them (benchmarks/bench_ui_latency.py).
+UI_SWITCH_INTERVAL_S = 0.001
 
 
 def settings_dir() -> Path:
@@ -18,6 +22,7 @@ def settings_dir() -> Path:
 def make_application(argv: list[str] | None = None):
     """The process-wide QApplication (created once), with names and an INI QSettings location.
 
+    Also sets the interpreter's thread switch interval to :data:`UI_SWITCH_INTERVAL_S`.
     Preferences are INI files under :func:`settings_dir` (so tests isolate them through
     ``XDG_CONFIG_HOME``); the path is set on every call because tests change it.
 
@@ -40,6 +45,7 @@ def make_application(argv: list[str] | None = None):
         app = QApplication(argv if argv is not None else sys.argv[:1])
     from app.widgets.icons import app_icon
 
+    sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
     app.setWindowIcon(app_icon())
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)

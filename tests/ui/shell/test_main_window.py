@@ -69,3 +69,19 @@ def test_opening_a_broken_project_shows_an_error(qtbot, qapp_settings, tmp_path:
     assert win.error_dialogs and "cannot read project file" in win.error_dialogs[-1].message_label.text()
     assert win.project is None
     win.close()
+
+
+def test_the_app_sets_a_short_interpreter_switch_interval(qapp_settings) -> None:
+    """Worker threads (trainer, live predictor) hand the GIL to the GUI thread within about 1 ms."""
+    import sys
+
+    from app.ui.shell.app import UI_SWITCH_INTERVAL_S, make_application
+
+    old = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        make_application()
+        assert sys.getswitchinterval() == pytest.approx(UI_SWITCH_INTERVAL_S, rel=0.01)
+        assert UI_SWITCH_INTERVAL_S <= 0.002
+    finally:
+        sys.setswitchinterval(old)
