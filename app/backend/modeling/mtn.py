@@ -199,10 +199,10 @@ class MLPConvMTN(nn.Module):
         self.deconv_size = (side * math.prod(strides_h), side * math.prod(strides_w))
         self.to_image = nn.Conv2d(ch, 3, 3, padding=1)
         self._init_weights()
-        # The conv stack keeps its weights and activations channels-last (NHWC): oneDNN's
-        # transposed convolutions are about 1.4x faster so on CPU (MTN pretraining at 128x128,
-        # float32 AVX2: 85 vs 120 ms a step of 16; benchmarks/bench_mtn_memory_format.py). Loading a
-        # state dict copies into these tensors and keeps the layout.
+        # The conv stack keeps its weights and activations channels-last (NHWC): oneDNN runs the
+        # transposed convolutions much faster so on CPU (an MTN pretraining step of 16 at 128x128,
+        # float32 AVX2: 79 vs 105 ms; benchmarks/bench_mtn_memory_format.py). Loading a state dict
+        # copies into these tensors and keeps the layout.
         for stack in (self.down, self.up, self.to_image):
             stack.to(memory_format=torch.channels_last)
 
