@@ -86,7 +86,9 @@ def test_person_threshold_sweep_scores_the_evaluators_outputs(demo_dataset_dir, 
     # annotated points are all on the body: a lower threshold can only turn background calls into parts
     assert rows[1]["dp_part_acc"] >= rows[0]["dp_part_acc"] >= rows[2]["dp_part_acc"]
     assert rows[1]["dp_part_acc"] > rows[2]["dp_part_acc"]
-    assert best_threshold(rows, "dp_part_acc") == 0.02
+    # (the config's own threshold may tie with 0.02 on an untrained model: compare the two that differ)
+    assert best_threshold(rows[1:], "dp_part_acc") == 0.02
+    assert best_threshold(rows, "dp_part_acc") in (own, 0.02)
     assert len(sweep_person_threshold(cfg, model, "wifi_demo_val", [0.5], max_frames=2)) == 1
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         sweep_person_threshold(cfg, model, "wifi_demo_val", [0.5, 1.0])
