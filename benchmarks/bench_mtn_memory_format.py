@@ -3,7 +3,7 @@
 One MTN built from a config (default demo_cpu.yaml), its 16-sample pretraining step (forward, a
 squared-error loss on the image, backward, fused AdamW) timed in interleaved blocks: the conv
 stack's weights in channels-last memory format (the MTN's own layout) and the same weights
-converted back to NCHW with the latent map left NCHW. Both variants see the same machine load;
+converted back to NCHW (``MLPConvMTN.set_conv_memory_format``). Both variants see the same machine load;
 prints the median step of each and the ratio. The CPU path (ISA caps, bfloat16) is the
 process's: see :mod:`benchmarks.machine_info`.
 
@@ -26,25 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from app.backend.config import builtin_config, load_config
-from app.backend.modeling.mtn import MLPConvMTN, build_mtn
+from app.backend.modeling.mtn import build_mtn
 from benchmarks.machine_info import describe
-
-
-def set_layout(mtn: MLPConvMTN, fmt: torch.memory_format) -> None:
-    for stack in (mtn.down, mtn.up, mtn.to_image):
-        stack.to(memory_format=fmt)
-
-
-def nchw_forward(mtn: MLPConvMTN, csi: torch.Tensor) -> torch.Tensor:
-    """The MTN's forward with the latent map left NCHW (the layout before channels-last)."""
-    n = csi.shape[0]
-    amp = mtn.amp_encoder(csi[:, 0].reshape(n, -1))
-    phase = mtn.phase_encoder(csi[:, 1].reshape(n, -1))
-    z = mtn.fusion(torch.cat([amp, phase], dim=1)).view(n, 1, mtn.latent_size, mtn.latent_size)
-    x = mtn.to_image(mtn.up(mtn.down(z)))
-    if tuple(x.shape[-2:]) != mtn.output_size:
-        x = torch.nn.functional.interpolate(x, size=mtn.output_size, mode="bilinear", align_corners=False)
-    return x
 
 
 def main() -> None:
@@ -61,34 +44,30 @@ def main() -> None:
     mtn = build_mtn(cfg).train()
     c = cfg.INPUT.CSI
     csi = torch.randn(args.batch, 2, c.PACKETS_PER_SAMPLE * c.NUM_SUBCARRIERS, c.NUM_RX, c.NUM_TX)
-    variants = {
-        "channels_last": (torch.channels_last, mtn),
-        "nchw": (torch.contiguous_format, lambda x: nchw_forward(mtn, x)),
-    }
+    variants = {"channels_last": torch.channels_last, "nchw": torch.contiguous_format}
     times: dict[str, list[float]] = {name: [] for name in variants}
 
     def optimizer() -> torch.optim.Optimizer:
         # a fresh one per block: its state tensors take the parameters' current layout
         return torch.optim.AdamW(mtn.parameters(), lr=1e-4, fused=True)
 
-    def step(forward) -> float:
+    def step() -> float:
         t0 = time.perf_counter()
-        forward(csi).square().mean().backward()
+        mtn(csi).square().mean().backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
         return time.perf_counter() - t0
 
-    for fmt, forward in variants.values():  # warm-up: oneDNN picks its kernels per layout
-        set_layout(mtn, fmt)
+    for fmt in variants.values():  # warm-up: oneDNN picks its kernels per layout
+        mtn.set_conv_memory_format(fmt)
         opt = optimizer()
         for _ in range(3):
-            step(forward)
+            step()
     while min(len(v) for v in times.values()) < args.iters:
-        for name, (fmt, forward) in variants.items():
-            set_layout(mtn, fmt)
+        for name, fmt in variants.items():
+            mtn.set_conv_memory_format(fmt)
             opt = optimizer()
-            times[name].extend(step(forward) for _ in range(args.block))
-    set_layout(mtn, torch.channels_last)
+            times[name].extend(step() for _ in range(args.block))
 
     print(describe())
     print(f"config: {Path(args.config).name} {' '.join(args.opts)}; MTN output {mtn.output_size}, batch {args.batch}")

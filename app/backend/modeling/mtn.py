@@ -203,8 +203,13 @@ class MLPConvMTN(nn.Module):
         # transposed convolutions much faster so on CPU (an MTN pretraining step of 16 at 128x128,
         # float32 AVX2: 79 vs 105 ms; benchmarks/bench_mtn_memory_format.py). Loading a state dict
         # copies into these tensors and keeps the layout.
+        self.set_conv_memory_format(torch.channels_last)
+
+    def set_conv_memory_format(self, memory_format: torch.memory_format) -> None:
+        """Lay out the conv stack's weights, and its activations in :meth:`forward`, in ``memory_format``."""
+        self.conv_memory_format = memory_format
         for stack in (self.down, self.up, self.to_image):
-            stack.to(memory_format=torch.channels_last)
+            stack.to(memory_format=memory_format)
 
     @staticmethod
     def _block(conv: nn.Module, norm: str, channels: int) -> nn.Sequential:
@@ -252,7 +257,7 @@ class MLPConvMTN(nn.Module):
         amp = self.amp_encoder(csi[:, 0].reshape(n, -1))
         phase = self.phase_encoder(csi[:, 1].reshape(n, -1))
         z = self.fusion(torch.cat([amp, phase], dim=1)).view(n, 1, self.latent_size, self.latent_size)
-        x = self.to_image(self.up(self.down(z.contiguous(memory_format=torch.channels_last))))
+        x = self.to_image(self.up(self.down(z.contiguous(memory_format=self.conv_memory_format))))
         if tuple(x.shape[-2:]) != self.output_size:
             # resize the 3-channel result (not the wider features): same linear map, 5x less memory traffic
             x = F.interpolate(x, size=self.output_size, mode="bilinear", align_corners=False)
