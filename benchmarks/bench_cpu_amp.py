@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from app.backend.config import builtin_config, load_config
 from app.backend.data import generate_demo_dataset, register_datasets
 from app.backend.engine import Trainer
 from app.backend.engine.trainer import CPUAutocastTrainer, cpu_has_native_bf16
+from benchmarks.scratch import scratch_dir
 
 
 def time_optimizer(model: torch.nn.Module, fused: bool, steps: int = 20) -> float:
@@ -55,7 +55,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if not cpu_has_native_bf16():
         sys.exit("this CPU has no native bfloat16: SOLVER.AMP.ENABLED trains in float32 here")
-    tmp = Path(tempfile.mkdtemp(prefix="bench_cpu_amp_"))
+    tmp = scratch_dir("bench_cpu_amp_")
     generate_demo_dataset(tmp / "demo", num_train=40, num_val=4, seed=0)
     opts = ["DATASETS.DEMO.ROOT", str(tmp / "demo"), "OUTPUT_DIR", str(tmp / "out"), "SOLVER.AMP.ENABLED", "True",
             "TEST.EVAL_PERIOD", "0", *args.opts]

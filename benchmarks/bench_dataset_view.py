@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 import numpy as np
+
+from benchmarks.scratch import scratch_dir
 
 
 def write_dataset(root: Path, n_images: int, n_files: int, seed: int = 0) -> Path:
@@ -83,7 +84,7 @@ def main() -> int:
     ap.add_argument("--workdir", default="", help="reuse a dataset written there by an earlier run")
     args = ap.parse_args()
 
-    tmp = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench_dataset_view_"))
+    tmp = Path(args.workdir) if args.workdir else scratch_dir("bench_dataset_view_")
     os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")
     t = time.perf_counter()
     path = tmp / "data" / "train.json"

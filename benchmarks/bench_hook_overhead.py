@@ -20,7 +20,6 @@ import argparse
 import queue
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from app.backend.config import builtin_config, load_config
 from app.backend.data import generate_demo_dataset, register_datasets
 from app.backend.engine import TrainControl, Trainer, build_ui_hooks
 from app.backend.engine.hooks import ControlHook
+from benchmarks.scratch import scratch_dir
 
 
 class Interleaved(HookBase):
@@ -72,7 +72,7 @@ def main() -> None:
     ap.add_argument("--block", type=int, default=25)
     ap.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides of demo_cpu.yaml")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench_hooks_"))
+    tmp = scratch_dir("bench_hooks_")
     generate_demo_dataset(tmp / "demo", num_train=40, num_val=8, seed=0)
     opts = ["DATASETS.DEMO.ROOT", str(tmp / "demo"), "OUTPUT_DIR", str(tmp / "out"),
             "SOLVER.MAX_ITER", str(args.iters), "SOLVER.CHECKPOINT_PERIOD", "100000",

@@ -27,7 +27,6 @@ import argparse
 import multiprocessing as mp
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +35,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+
+from benchmarks.scratch import scratch_dir  # noqa: E402
+
 INTEL = REPO.parent / "shared" / "data" / "csi" / "intel5300" / "sample_0x1_ap.dat"
 BURST_S = 0.01
 
@@ -183,7 +185,7 @@ def main() -> int:
     print(f"{describe()}; GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
     cfg = load_config(args.config_file)
     predictor = Predictor(cfg, args.weights)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
+    tmp = scratch_dir("bench-live-")
     log = tmp / "csi.dat"
 
     model_s = model_time(predictor)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from app.backend.config import builtin_config, load_config
 from app.backend.data import generate_demo_dataset, register_datasets
 from app.backend.engine import Trainer
 from benchmarks.machine_info import describe
+from benchmarks.scratch import scratch_dir
 
 
 def set_channels_last(model: torch.nn.Module, on: bool) -> None:
@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides of demo_cpu.yaml")
     args = ap.parse_args()
     variants = args.variants.split(",")
-    tmp = Path(tempfile.mkdtemp(prefix="bench_variants_"))
+    tmp = scratch_dir("bench_variants_")
     generate_demo_dataset(tmp / "demo", num_train=40, num_val=4, seed=0)
     opts = ["DATASETS.DEMO.ROOT", str(tmp / "demo"), "OUTPUT_DIR", str(tmp / "out"), "TEST.EVAL_PERIOD", "0",
             "SOLVER.MTN_PRETRAIN.ITERS", "0", "SOLVER.CHECKPOINT_PERIOD", "100000", *args.opts]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +26,8 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.scratch import scratch_dir
 
 PROBE_MS = 10
 
@@ -140,7 +141,7 @@ def main() -> int:
     from app.backend.data.demo import generate_demo_dataset
     from app.ui.training.training_view import TrainingView
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    tmp = scratch_dir("bench-ui-")
     generate_demo_dataset(tmp / "demo", num_train=12, num_val=6, seed=0)
 
     def provider_for(out: str):

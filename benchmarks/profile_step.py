@@ -33,7 +33,6 @@ import contextlib
 import functools
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -49,6 +48,7 @@ from app.backend.data import generate_demo_dataset, register_datasets
 from app.backend.engine import Trainer
 from app.backend.engine.trainer import CPUAutocastTrainer
 from benchmarks.machine_info import describe
+from benchmarks.scratch import scratch_dir
 
 PREFIX = "wds::"
 SYNC_OPS = ("aten::_local_scalar_dense", "aten::nonzero", "aten::unique", "aten::_unique2", "aten::masked_select",
@@ -227,7 +227,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    tmp = Path(tempfile.mkdtemp(prefix="profile_step_"))
+    tmp = scratch_dir("profile_step_")
     root = Path(args.demo_root) if args.demo_root else tmp / "demo"
     if not args.demo_root:
         generate_demo_dataset(root, num_train=40, num_val=4, seed=0)
