@@ -80,3 +80,13 @@ def test_train_into_an_unwritable_output_dir_is_one_line(
     code = main(["train", "--config-file", DEMO, *tiny_opts(demo_dataset_dir, out, 2)])
     assert code == 2 and "cannot write" in _one_error(capsys)
     assert (tmp_path / "file").read_text() == "x"
+
+
+def test_demo_data_on_a_full_disk_is_one_line_at_once(
+    small_tmpfs: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    disk = small_tmpfs(2 << 20)
+    code = main(["demo-data", "--out", str(disk / "demo")])
+    line = _one_error(capsys)
+    assert code == 2 and str(disk / "demo") in line and "the demo needs about 263 MB" in line, line
+    assert not (disk / "demo" / "train.json").exists()

@@ -19,6 +19,7 @@ dataset that :func:`demo_dataset_ready` accepts.
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
 import shutil
@@ -37,6 +38,7 @@ from app.backend.data import demo_csi_sim as sim
 from app.backend.data.csi import write_csi_npz
 from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL, DEFAULT_WORKERS
 from app.backend.data.rle import encode_dp_masks
+from app.backend.errors import WriteError
 from app.backend.paths import demo_root
 from app.backend.structures.body import (
     FINE_TO_COARSE,
@@ -51,6 +53,8 @@ POINTS_PER_PERSON = 100
 #: made again): 2 = the CSI carries which way each person faces (demo_csi_sim.FRONT_DEPTH)
 GENERATOR_VERSION = 2
 SPLITS = ("train", "val")
+# disk use of one frame (JPEG, CSI .npz, its JSON entry), from the default demo: 249 MB for 5,060 frames
+BYTES_PER_FRAME = 52_000
 _FINE_TO_COARSE = np.array(FINE_TO_COARSE, dtype=np.uint8)
 
 
@@ -255,12 +259,34 @@ def generate_demo_dataset(
 
     Returns:
         ``{"train": Path, "val": Path, "root": Path, "seconds": float}``.
+
+    Raises:
+        WriteError: the folder cannot be written, or its disk has no room for the frames (checked
+            before the first frame, so a full disk is told at once); what was there is left as it was.
     """
     if num_train < 0 or num_val < 0:
         raise ValueError("frame counts must be >= 0")
     t0 = time.perf_counter()
     out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _check_free_space(out, num_train + num_val)
+        return _generate(out, num_train, num_val, seed, workers, t0)
+    except WriteError:
+        raise
+    except OSError as exc:  # a read-only folder, a disk that fills up on the way: one line naming the folder
+        raise WriteError.of(out, exc) from exc
+
+
+def _check_free_space(out: Path, frames: int) -> None:
+    """Refuse at once, not minutes in, when the disk cannot hold ``frames`` new frames."""
+    need, free = frames * BYTES_PER_FRAME, shutil.disk_usage(out).free
+    if free < need:
+        raise WriteError(errno.ENOSPC, f"No space left on device: the demo needs about {need / 1e6:.0f} MB, "
+                         f"{free / 1e6:.0f} MB are free", str(out))
+
+
+def _generate(out: Path, num_train: int, num_val: int, seed: int, workers: int, t0: float) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=".demo-tmp-", dir=out))
     try:
         for split in SPLITS:

@@ -12,6 +12,7 @@ from app.backend.data import demo_body as body
 from app.backend.data.demo import demo_dataset_ready, ensure_demo_dataset, generate_demo_dataset
 from app.backend.data.rle import decode_dp_masks
 from app.backend.data.validate import validate_dataset
+from app.backend.errors import WriteError
 from app.backend.structures.body import FINE_TO_COARSE, PART_FLIP
 
 
@@ -104,6 +105,30 @@ def test_interrupted_generation_is_not_accepted(tmp_path: Path) -> None:
     assert demo_dataset_ready(out)
     assert (out / "stray.txt").read_text() == "user file"
     assert not list(out.glob(".demo-tmp-*"))
+
+
+def test_a_disk_without_room_is_refused_before_the_first_frame(small_tmpfs, demo_dataset_dir: Path) -> None:
+    disk = small_tmpfs(4 << 20)
+    with pytest.raises(WriteError, match=r"cannot write .*demo: No space left on device: the demo needs about 5 MB"):
+        generate_demo_dataset(disk / "demo", num_train=100, num_val=2)
+    assert list((disk / "demo").iterdir()) == []
+
+
+def test_a_disk_that_fills_up_on_the_way_keeps_the_previous_demo(
+    small_tmpfs, demo_dataset_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from app.backend.data import demo
+
+    disk = small_tmpfs(3 << 20)
+    shutil.copytree(demo_dataset_dir, disk / "demo")
+    before = sorted(p.relative_to(disk) for p in (disk / "demo").rglob("*"))
+    monkeypatch.setattr(demo, "BYTES_PER_FRAME", 1)  # let the up-front check pass: the disk fills mid-way
+    with pytest.raises(WriteError, match=r"cannot write .*demo: No space left on device"):
+        generate_demo_dataset(disk / "demo", num_train=200, num_val=2)
+    assert sorted(p.relative_to(disk) for p in (disk / "demo").rglob("*")) == before
+    assert demo_dataset_ready(disk / "demo")
 
 
 def test_demo_data_of_another_generator_version_is_made_again(tmp_path: Path) -> None:

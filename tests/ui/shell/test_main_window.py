@@ -20,9 +20,13 @@ def test_first_launch_opens_the_demo_project_without_questions(qtbot, qapp_setti
     win = MainWindow()
     qtbot.addWidget(win)
     win.discard_unsaved_on_close = True
-    with qtbot.waitSignal(win.projectOpened, timeout=3_500_000) as opened:
-        win.show()
-    assert Path(opened.args[0]) == default_project_dir()
+    opened: list[str] = []
+    win.projectOpened.connect(opened.append)
+    win.show()
+    # a failure (a full disk, say) shows an error dialog: stop waiting then, with its message
+    qtbot.waitUntil(lambda: bool(opened or win.error_dialogs), timeout=3_500_000)
+    assert not win.error_dialogs, win.error_dialogs[0].message_label.text()
+    assert Path(opened[0]) == default_project_dir()
     assert (default_demo_root() / "train.json").is_file()
     assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == [
         "Dataset", "MTN Preview", "Config", "Training", "Inference", "Live"]
@@ -36,6 +40,27 @@ def test_first_launch_opens_the_demo_project_without_questions(qtbot, qapp_setti
     settings_root = Path(os.environ["XDG_CONFIG_HOME"])
     assert any(settings_root.rglob("*.ini"))
     assert win.recent_projects()[0] == str(default_project_dir())
+    win.close()
+
+
+def test_first_launch_on_a_full_disk_says_so_and_opens_nothing(
+    qtbot, qapp_settings, small_tmpfs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.backend.paths import default_demo_root
+    from app.ui.shell.main_window import MainWindow
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(small_tmpfs(4 << 20, free=64 << 10)))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.discard_unsaved_on_close = True
+    opened: list[str] = []
+    win.projectOpened.connect(opened.append)
+    win.show()
+    qtbot.waitUntil(lambda: bool(win.error_dialogs), timeout=120_000)
+    dialog = win.error_dialogs[-1]
+    assert dialog.windowTitle() == "Cannot generate the demo dataset" and dialog.isVisible()
+    assert "No space left on device: the demo needs about 263 MB" in dialog.message_label.text()
+    assert opened == [] and not (default_demo_root() / "train.json").exists()
     win.close()
 
 
