@@ -26,15 +26,14 @@ from detectron2.config import get_cfg as _d2_get_cfg
 
 from app.backend import remote
 from app.backend.config_checks import check_config, type_name
-from app.backend.config_file import read_config_chain
+from app.backend.config_file import CONFIGS_DIR as CONFIGS_DIR  # re-exported
+from app.backend.config_file import builtin_path, is_builtin, read_config_chain
 from app.backend.config_help import detectron2_key_help
 from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL
 from app.backend.errors import ConfigError as ConfigError  # re-exported
 
 #: One-line help for every key the project adds (full dotted key -> text).
 CONFIG_HELP: dict[str, str] = {}
-
-CONFIGS_DIR = Path(__file__).resolve().parents[2] / "resources" / "configs"
 
 
 def _declare(cfg: CfgNode, key: str, default: Any, help_text: str) -> None:
@@ -320,7 +319,7 @@ def load_config(path: str | Path | None = None, opts: list[str] | None = None) -
     """
     cfg = get_cfg()
     if path:
-        p = str(path)
+        p = str(builtin_path(path)) if is_builtin(str(path)) else str(path)
         if not remote.is_url(p) and not Path(p).is_file():
             raise ConfigError(f"config file not found: {p}")
         loaded = read_config_chain(p)

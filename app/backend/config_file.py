@@ -7,10 +7,13 @@
 - YAML: ``yaml.safe_load`` only (no Python tags, never code), the top level must be a
   mapping; the loaded document may hold at most :data:`MAX_CONFIG_VALUES` values counted
   through aliases (a "billion laughs" of nested aliases is refused, not expanded);
-- ``_BASE_``: a path relative to the file (or absolute, ``~`` expanded), an ``https://``
-  URL or a ``detectron2://`` name (fetched by :mod:`app.backend.remote`, cached by the full
-  URL); other schemes are refused; chains deeper than :data:`MAX_BASE_DEPTH` (a file that
-  names itself) are refused. A list of bases merges left to right, then the file itself.
+- ``_BASE_``: a path relative to the file (or absolute, ``~`` expanded), a
+  ``builtin://NAME.yaml`` (a config in this app's ``resources/configs``, wherever the app
+  lies: what projects made from a built-in config name, so they follow the app that opens
+  them), an ``https://`` URL or a ``detectron2://`` name (fetched by :mod:`app.backend.remote`,
+  cached by the full URL); other schemes are refused; chains deeper than
+  :data:`MAX_BASE_DEPTH` (a file that names itself) are refused. A list of bases merges left
+  to right, then the file itself.
 
 Every problem raises :class:`~app.backend.errors.ConfigError` naming the file.
 """
@@ -18,6 +21,8 @@ Every problem raises :class:`~app.backend.errors.ConfigError` naming the file.
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -34,6 +39,9 @@ MAX_FLOW_DEPTH = 100
 #: Longest ``_BASE_`` chain followed.
 MAX_BASE_DEPTH = 8
 BASE_KEY = "_BASE_"
+#: The configs shipped with the app, named ``builtin://NAME.yaml``.
+CONFIGS_DIR = Path(__file__).resolve().parents[2] / "resources" / "configs"
+BUILTIN_SCHEME = "builtin://"
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -46,6 +54,8 @@ def read_config_chain(path: str, depth: int = 0) -> dict[str, Any]:
     """
     if depth > MAX_BASE_DEPTH:
         raise ConfigError(f"{path}: _BASE_ chain longer than {MAX_BASE_DEPTH} files (does a file name itself?)")
+    if is_builtin(path):
+        path = str(builtin_path(path))
     data = _load_mapping(path)
     bases = data.pop(BASE_KEY, None)
     if bases is None:
@@ -56,12 +66,46 @@ def read_config_chain(path: str, depth: int = 0) -> dict[str, Any]:
         raise ConfigError(f"{path}: _BASE_ must be a file name or a list of them, got {bases!r:.80}")
     merged: dict[str, Any] = {}
     for base in bases:
-        _merge_into(read_config_chain(_resolve_base(path, base), depth + 1), merged, path)
+        _merge_into(read_config_chain(resolve_base(path, base), depth + 1), merged, path)
     _merge_into(data, merged, path)
     return merged
 
 
-def _resolve_base(path: str, base: str) -> str:
+def is_builtin(name: str) -> bool:
+    """True for ``builtin://...`` names (valid or not)."""
+    return str(name).startswith(BUILTIN_SCHEME)
+
+
+def builtin_path(name: str) -> Path:
+    """The file a ``builtin://NAME.yaml`` names in :data:`CONFIGS_DIR`.
+
+    Raises:
+        ConfigError: not a plain ``.yaml`` file name there (no folders, no ``..``), or no such config.
+    """
+    file = str(name)[len(BUILTIN_SCHEME):]
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.yaml", file):  # a plain file name: no folders, no ..
+        raise ConfigError(f"{name!r:.80} is not a built-in config name (builtin://NAME.yaml)")
+    path = CONFIGS_DIR / file
+    if not path.is_file():
+        known = ", ".join(sorted(p.name for p in CONFIGS_DIR.glob("*.yaml")))
+        raise ConfigError(f"no built-in config {file!r:.80} (this app has: {known})")
+    return path
+
+
+def builtin_name(path: str | os.PathLike[str]) -> str | None:
+    """``builtin://NAME.yaml`` for a file of :data:`CONFIGS_DIR`, None for any other path."""
+    p = Path(path).expanduser().resolve()
+    return BUILTIN_SCHEME + p.name if p.parent == CONFIGS_DIR.resolve() and p.suffix == ".yaml" else None
+
+
+def resolve_base(path: str | os.PathLike[str], base: str) -> str:
+    """The file or URL that ``_BASE_: base`` in config ``path`` names (``builtin://``, ``~`` and relative resolved)."""
+    path = str(path)
+    if is_builtin(base):
+        try:
+            return str(builtin_path(base))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: _BASE_ {exc}") from None
     if remote.is_url(base):
         return base
     if remote.is_url(path):

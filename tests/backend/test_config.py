@@ -45,6 +45,26 @@ def test_yaml_merges(name):
     assert cfg.MODEL.ROI_HEADS.NUM_CLASSES == 1
 
 
+def test_builtin_names_resolve_in_the_apps_own_configs(tmp_path):
+    from app.backend.config_file import builtin_name, read_config_chain
+
+    assert builtin_name(CONFIGS_DIR / "demo_cpu.yaml") == "builtin://demo_cpu.yaml"
+    assert builtin_name(tmp_path / "demo_cpu.yaml") is None
+    mine = tmp_path / "anywhere" / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text("_BASE_: builtin://demo_cpu.yaml\nSOLVER:\n  MAX_ITER: 7\n")
+    cfg, demo = load_config(mine), load_config(CONFIGS_DIR / "demo_cpu.yaml")
+    assert cfg.SOLVER.MAX_ITER == 7 and cfg.MODEL.MTN.OUTPUT_SIZE == demo.MODEL.MTN.OUTPUT_SIZE
+    assert load_config("builtin://demo_cpu.yaml") == demo  # --config-file builtin://NAME.yaml too
+    assert read_config_chain("builtin://demo_cpu.yaml")["MODEL"]["MTN"]["OUTPUT_SIZE"] == [128, 128]
+    for bad, why in [("builtin://../demo_cpu.yaml", "not a built-in config name"),
+                     ("builtin://configs/demo_cpu.yaml", "not a built-in config name"),
+                     ("builtin://nope.yaml", r"no built-in config 'nope.yaml' \(this app has: .*demo_cpu.yaml")]:
+        mine.write_text(f"_BASE_: {bad}\n")
+        with pytest.raises(ConfigError, match=f"{mine}: _BASE_ .*{why}"):
+            load_config(mine)
+
+
 def test_paper_config_schedule():
     cfg = load_config(CONFIGS_DIR / "wifi_densepose_R50_FPN_paper.yaml")
     assert tuple(cfg.MODEL.MTN.OUTPUT_SIZE) == (720, 1280)

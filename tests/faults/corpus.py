@@ -160,6 +160,10 @@ def _config_cases() -> list[Case]:
         "base-file-url": "_BASE_: file:///etc/passwd\n",
         "base-not-str": "_BASE_: [1, 2]\n",
         "base-binary-target": "_BASE_: /bin/sh\n",
+        "base-builtin-traversal": "_BASE_: builtin://../../../etc/passwd.yaml\n",
+        "base-builtin-folder": "_BASE_: builtin://sub/demo_cpu.yaml\n",
+        "base-builtin-unknown": "_BASE_: builtin://no_such_config.yaml\n",
+        "base-builtin-not-yaml": "_BASE_: builtin://README\n",
         "deep-flow": "A: " + "[" * 5000 + "]" * 5000 + "\n",
         "deep-block": "".join("  " * i + f"k{i}:\n" for i in range(300)) + "  " * 300 + "v\n",
         "aliases": "a: &a [" + ",".join(["x"] * 10) + "]\n" + "".join(

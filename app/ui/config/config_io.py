@@ -1,8 +1,9 @@
 """Config files as the editor sees them (Qt-free): the ``_BASE_`` chain, diffs and known choices.
 
-A project config is saved as ``_BASE_: <path relative to the file>`` plus only the keys
-whose value differs from the base chain, so upgrading the base config reaches every
-project that did not override the key.
+A project config is saved as ``_BASE_`` plus only the keys whose value differs from the base
+chain, so upgrading the base config reaches every project that did not override the key. A
+base shipped with the app is written ``builtin://NAME.yaml`` (it follows the app that opens the
+project, wherever that lies); any other base as a path relative to the file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from detectron2.config import CfgNode
 
 from app.backend.atomic_write import atomic_write
 from app.backend.config import ConfigError, flatten, get_cfg, load_config
+from app.backend.config_file import BUILTIN_SCHEME, builtin_name, builtin_path, is_builtin
 
 
 def read_base_path(path: str | Path) -> Path | None:
@@ -28,8 +30,33 @@ def read_base_path(path: str | Path) -> Path | None:
     base = raw.get("_BASE_") if isinstance(raw, dict) else None
     if not base:
         return None
+    if is_builtin(str(base)):
+        return builtin_path(str(base))
     base_path = Path(os.path.expanduser(str(base)))
     return base_path if base_path.is_absolute() else (p.parent / base_path).resolve()
+
+
+def follow_builtin_base(path: str | Path, name: str) -> str | None:
+    """Point ``_BASE_`` of the config at ``path`` at ``builtin://name`` when it names a file ``name``
+    by its path (as apps before ``builtin://`` wrote it): a copy in an older or moved checkout of
+    the app, this app's own, or a missing one.
+
+    The demo project's config is made by the app; left naming another checkout's copy, it would
+    train that checkout's recipe. Other keys are kept. Returns the old ``_BASE_``, or None when
+    nothing changed.
+    """
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{p}: cannot read config ({exc})") from None
+    base = raw.get("_BASE_") if isinstance(raw, dict) else None
+    if not isinstance(base, str) or is_builtin(base) or Path(base).name != name:
+        return None
+    builtin_path(BUILTIN_SCHEME + name)  # ConfigError when this app has no such config
+    doc = {"_BASE_": BUILTIN_SCHEME + name, **{k: v for k, v in raw.items() if k != "_BASE_"}}
+    atomic_write(p, yaml.safe_dump(doc, sort_keys=False, default_flow_style=None), check=load_config)
+    return base
 
 
 def load_with_base(path: str | Path) -> tuple[CfgNode, CfgNode, Path | None]:
@@ -78,8 +105,9 @@ def write_config_diff(path: str | Path, base_path: Path | None, values: dict[str
     diff = diff_values(values, base)
     doc: dict[str, Any] = {}
     if base_path is not None:
+        name = builtin_name(base_path)
         try:
-            rel = os.path.relpath(Path(base_path).resolve(), path.parent.resolve())
+            rel = name or os.path.relpath(Path(base_path).resolve(), path.parent.resolve())
         except ValueError:  # another drive (Windows)
             rel = str(Path(base_path).resolve())
         doc["_BASE_"] = rel

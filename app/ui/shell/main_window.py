@@ -256,6 +256,7 @@ class MainWindow(QMainWindow):
     def _open_or_create_demo(self) -> None:
         from app.backend.config import builtin_config
         from app.backend.paths import default_demo_root, default_project_dir
+        from app.ui.config.config_io import follow_builtin_base
 
         root = default_project_dir()
         try:
@@ -263,6 +264,11 @@ class MainWindow(QMainWindow):
                 Project.create(root, builtin_config("demo_cpu"), name="demo",
                                overrides={"DATASETS.DEMO.ROOT": str(default_demo_root())},
                                datasets=[str(default_demo_root())])
+            else:
+                old = follow_builtin_base(Project.load(root).config_path, "demo_cpu.yaml")
+                if old is not None:
+                    self.statusBar().showMessage(
+                        f"The demo project now follows this app's demo_cpu.yaml (it named {old})", 15000)
             self.open_project(root)
         except Exception as exc:
             self._error("Cannot open the demo project", str(exc))

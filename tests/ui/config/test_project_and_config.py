@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.backend.config import builtin_config, load_config
+from app.backend.config import ConfigError, builtin_config, load_config
 from app.ui.config.config_io import read_base_path
 from app.ui.shell.project import PROJECT_FILE, Project, ProjectError
 
@@ -19,7 +19,7 @@ def test_project_create_load_and_refusals(tmp_path: Path) -> None:
     assert again.root == p.root and again.config_path.is_file()
     doc = yaml.safe_load(again.config_path.read_text())
     assert read_base_path(again.config_path) == builtin_config("demo_cpu").resolve()
-    assert not Path(doc["_BASE_"]).is_absolute()
+    assert doc["_BASE_"] == "builtin://demo_cpu.yaml"  # follows the app that opens it, wherever it lies
     assert doc["SOLVER"] == {"MAX_ITER": 7}
     assert str(again.output_path) == load_config(again.config_path).OUTPUT_DIR
     with pytest.raises(ProjectError):
@@ -30,6 +30,21 @@ def test_project_create_load_and_refusals(tmp_path: Path) -> None:
         Project.load(tmp_path / "bad")
     with pytest.raises(ProjectError, match="no project"):
         Project.load(tmp_path / "nothing")
+
+
+def test_a_moved_project_keeps_its_bases(tmp_path: Path) -> None:
+    import shutil
+
+    mine = tmp_path / "configs" / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text("_BASE_: builtin://demo_cpu.yaml\nSOLVER:\n  MAX_ITER: 11\n")
+    Project.create(tmp_path / "a" / "p1", builtin_config("demo_cpu"), overrides={"SOLVER.MAX_ITER": 7})
+    on_mine = Project.create(tmp_path / "a" / "p2", mine)
+    assert yaml.safe_load(on_mine.config_path.read_text())["_BASE_"] == "../../configs/mine.yaml"  # relative
+    shutil.move(tmp_path / "a", tmp_path / "b" / "c")
+    assert load_config(tmp_path / "b" / "c" / "p1" / "config.yaml").SOLVER.MAX_ITER == 7
+    with pytest.raises(ConfigError, match="mine.yaml"):  # a user's base moves with the user's folders only
+        load_config(tmp_path / "b" / "c" / "p2" / "config.yaml")
 
 
 def test_config_edit_round_trips_through_yaml(qtbot, qapp_settings, tmp_path: Path) -> None:

@@ -64,6 +64,37 @@ def test_first_launch_on_a_full_disk_says_so_and_opens_nothing(
     win.close()
 
 
+def test_a_demo_project_made_by_another_checkout_follows_this_one(
+    qtbot, qapp_settings, demo_dataset_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    import yaml
+
+    from app.backend.config import CONFIGS_DIR, load_config
+    from app.backend.paths import default_demo_root, default_project_dir
+    from app.ui.shell.main_window import MainWindow
+
+    other = tmp_path / "old-checkout" / "resources" / "configs"  # its demo recipe: 160x160 MTN output
+    shutil.copytree(CONFIGS_DIR, other)
+    recipe = other / "demo_cpu.yaml"
+    recipe.write_text(recipe.read_text().replace("OUTPUT_SIZE: [128, 128]", "OUTPUT_SIZE: [160, 160]"))
+    shutil.copytree(demo_dataset_dir, default_demo_root())
+    demo = Project.create(default_project_dir(), recipe, name="demo",
+                          overrides={"DATASETS.DEMO.ROOT": str(default_demo_root()), "SOLVER.MAX_ITER": 77})
+    assert tuple(load_config(demo.config_path).MODEL.MTN.OUTPUT_SIZE) == (160, 160)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.discard_unsaved_on_close = True
+    with qtbot.waitSignal(win.projectOpened, timeout=60_000):
+        win.show()
+    cfg = win.config_view.current_config()
+    assert tuple(cfg.MODEL.MTN.OUTPUT_SIZE) == (128, 128) and cfg.SOLVER.MAX_ITER == 77  # the user's keys kept
+    assert yaml.safe_load(demo.config_path.read_text())["_BASE_"] == "builtin://demo_cpu.yaml"
+    assert not win.error_dialogs
+    win.close()
+
+
 def test_undo_redo_through_the_edit_menu(qtbot, qapp_settings, demo_project: Project) -> None:
     from app.ui.shell.main_window import MainWindow
 
