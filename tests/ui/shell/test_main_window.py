@@ -10,11 +10,8 @@ import pytest
 from app.ui.shell.project import Project
 
 
-# the first launch makes the full 5,000-frame demo (about 3 minutes on 2 idle cores); the limits
-# only catch a hang, so a busy machine does not fail the test
-@pytest.mark.timeout(3600)
-def test_first_launch_opens_the_demo_project_without_questions(qtbot, qapp_settings) -> None:
-    from app.backend.paths import default_demo_root, default_project_dir
+def _launch(qtbot):
+    """``python main.py`` with no project: the window, shown, and the list of projects it opened."""
     from app.ui.shell.main_window import MainWindow
 
     win = MainWindow()
@@ -23,6 +20,16 @@ def test_first_launch_opens_the_demo_project_without_questions(qtbot, qapp_setti
     opened: list[str] = []
     win.projectOpened.connect(opened.append)
     win.show()
+    return win, opened
+
+
+# the first launch makes the full 5,000-frame demo (about 3 minutes on 2 idle cores); the limits
+# only catch a hang, so a busy machine does not fail the test
+@pytest.mark.timeout(3600)
+def test_first_launch_opens_the_demo_project_without_questions(qtbot, qapp_settings) -> None:
+    from app.backend.paths import default_demo_root, default_project_dir
+
+    win, opened = _launch(qtbot)
     # a failure (a full disk, say) shows an error dialog: stop waiting then, with its message
     qtbot.waitUntil(lambda: bool(opened or win.error_dialogs), timeout=3_500_000)
     assert not win.error_dialogs, win.error_dialogs[0].message_label.text()
@@ -47,15 +54,9 @@ def test_first_launch_on_a_full_disk_says_so_and_opens_nothing(
     qtbot, qapp_settings, small_tmpfs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from app.backend.paths import default_demo_root
-    from app.ui.shell.main_window import MainWindow
 
     monkeypatch.setenv("XDG_DATA_HOME", str(small_tmpfs(4 << 20, free=64 << 10)))
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.discard_unsaved_on_close = True
-    opened: list[str] = []
-    win.projectOpened.connect(opened.append)
-    win.show()
+    win, opened = _launch(qtbot)
     qtbot.waitUntil(lambda: bool(win.error_dialogs), timeout=120_000)
     dialog = win.error_dialogs[-1]
     assert dialog.windowTitle() == "Cannot generate the demo dataset" and dialog.isVisible()
@@ -73,7 +74,6 @@ def test_a_demo_project_made_by_another_checkout_follows_this_one(
 
     from app.backend.config import CONFIGS_DIR, load_config
     from app.backend.paths import default_demo_root, default_project_dir
-    from app.ui.shell.main_window import MainWindow
 
     other = tmp_path / "old-checkout" / "resources" / "configs"  # its demo recipe: 160x160 MTN output
     shutil.copytree(CONFIGS_DIR, other)
@@ -83,11 +83,8 @@ def test_a_demo_project_made_by_another_checkout_follows_this_one(
     demo = Project.create(default_project_dir(), recipe, name="demo",
                           overrides={"DATASETS.DEMO.ROOT": str(default_demo_root()), "SOLVER.MAX_ITER": 77})
     assert tuple(load_config(demo.config_path).MODEL.MTN.OUTPUT_SIZE) == (160, 160)
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.discard_unsaved_on_close = True
-    with qtbot.waitSignal(win.projectOpened, timeout=60_000):
-        win.show()
+    win, opened = _launch(qtbot)
+    qtbot.waitUntil(lambda: bool(opened or win.error_dialogs), timeout=60_000)
     cfg = win.config_view.current_config()
     assert tuple(cfg.MODEL.MTN.OUTPUT_SIZE) == (128, 128) and cfg.SOLVER.MAX_ITER == 77  # the user's keys kept
     assert yaml.safe_load(demo.config_path.read_text())["_BASE_"] == "builtin://demo_cpu.yaml"
