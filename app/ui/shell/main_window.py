@@ -246,6 +246,7 @@ class MainWindow(QMainWindow):
     @Slot(str, str)
     def _on_demo_failed(self, message: str, details: str) -> None:
         self._close_progress()
+        self.statusBar().showMessage(f"Demo dataset not generated: {message}")
         self._error("Cannot generate the demo dataset", message, details)
 
     def _close_progress(self) -> None:

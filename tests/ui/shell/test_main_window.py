@@ -61,6 +61,7 @@ def test_first_launch_on_a_full_disk_says_so_and_opens_nothing(
     dialog = win.error_dialogs[-1]
     assert dialog.windowTitle() == "Cannot generate the demo dataset" and dialog.isVisible()
     assert "No space left on device: the demo needs about 263 MB" in dialog.message_label.text()
+    assert win.statusBar().currentMessage().startswith("Demo dataset not generated: cannot write")
     assert opened == [] and not (default_demo_root() / "train.json").exists()
     win.close()
 
