@@ -20,14 +20,19 @@ from app.backend.config import ConfigError, flatten, get_cfg, load_config
 from app.backend.config_file import BUILTIN_SCHEME, builtin_name, builtin_path, is_builtin
 
 
+def _read_mapping(p: Path) -> dict[str, Any]:
+    """The YAML at ``p`` as it stands (no ``_BASE_`` followed); {} when it is not a mapping."""
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{p}: cannot read config ({exc})") from None
+    return raw if isinstance(raw, dict) else {}
+
+
 def read_base_path(path: str | Path) -> Path | None:
     """The file named by ``_BASE_`` in the YAML at ``path`` (resolved against its folder), or None."""
     p = Path(path)
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read config ({exc})") from None
-    base = raw.get("_BASE_") if isinstance(raw, dict) else None
+    base = _read_mapping(p).get("_BASE_")
     if not base:
         return None
     if is_builtin(str(base)):
@@ -46,11 +51,8 @@ def follow_builtin_base(path: str | Path, name: str) -> str | None:
     nothing changed.
     """
     p = Path(path)
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read config ({exc})") from None
-    base = raw.get("_BASE_") if isinstance(raw, dict) else None
+    raw = _read_mapping(p)
+    base = raw.get("_BASE_")
     if not isinstance(base, str) or is_builtin(base) or Path(base).name != name:
         return None
     builtin_path(BUILTIN_SCHEME + name)  # ConfigError when this app has no such config
