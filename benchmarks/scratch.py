@@ -1,8 +1,8 @@
 """A benchmark's scratch folder: made under the system's temp folder, removed when the process exits.
 
 Benchmarks write demo datasets, checkpoints and run folders (up to ~700 MB each); left behind, a few
-runs fill a small disk and the next test run fails with "No space left on device". Pass ``keep=True``
-(a benchmark's ``--keep``) to look at the files afterwards.
+runs fill a small disk and the next test run fails with "No space left on device". ``keep=True``
+leaves the folder (its path is printed) for looking at the files afterwards.
 """
 
 from __future__ import annotations
