@@ -27,7 +27,7 @@ from detectron2.config import get_cfg as _d2_get_cfg
 from app.backend import remote
 from app.backend.config_checks import check_config, type_name
 from app.backend.config_file import CONFIGS_DIR as CONFIGS_DIR  # re-exported
-from app.backend.config_file import builtin_path, is_builtin, read_config_chain
+from app.backend.config_file import is_builtin, read_config_chain
 from app.backend.config_help import detectron2_key_help
 from app.backend.data.demo_defaults import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL
 from app.backend.errors import ConfigError as ConfigError  # re-exported
@@ -319,8 +319,8 @@ def load_config(path: str | Path | None = None, opts: list[str] | None = None) -
     """
     cfg = get_cfg()
     if path:
-        p = str(builtin_path(path)) if is_builtin(str(path)) else str(path)
-        if not remote.is_url(p) and not Path(p).is_file():
+        p = str(path)
+        if not remote.is_url(p) and not is_builtin(p) and not Path(p).is_file():
             raise ConfigError(f"config file not found: {p}")
         loaded = read_config_chain(p)
         try:

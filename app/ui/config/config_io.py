@@ -17,7 +17,7 @@ from detectron2.config import CfgNode
 
 from app.backend.atomic_write import atomic_write
 from app.backend.config import ConfigError, flatten, get_cfg, load_config
-from app.backend.config_file import BUILTIN_SCHEME, builtin_name, builtin_path, is_builtin
+from app.backend.config_file import BUILTIN_SCHEME, builtin_name, builtin_path, is_builtin, resolve_base
 
 
 def _read_mapping(p: Path) -> dict[str, Any]:
@@ -35,10 +35,7 @@ def read_base_path(path: str | Path) -> Path | None:
     base = _read_mapping(p).get("_BASE_")
     if not base:
         return None
-    if is_builtin(str(base)):
-        return builtin_path(str(base))
-    base_path = Path(os.path.expanduser(str(base)))
-    return base_path if base_path.is_absolute() else (p.parent / base_path).resolve()
+    return Path(resolve_base(p, str(base))).resolve()
 
 
 def follow_builtin_base(path: str | Path, name: str) -> str | None:
